@@ -1,0 +1,44 @@
+/**
+ * @module ecs/recorder/message
+ * Renders a `message` template against the document: `{host.hostname}` is that field's value.
+ * Templates are compiled once; a missing value reads as "unknown" so the sentence stays whole.
+ */
+import type { EcsDocument } from "../document.ts";
+
+type Part = string | readonly string[];
+
+const compiled = new Map<string, readonly Part[]>();
+
+function compile(template: string): readonly Part[] {
+  const parts: Part[] = [];
+  const pattern = /\{([a-z_.@]+)\}/g;
+  let last = 0;
+  for (let m = pattern.exec(template); m !== null; m = pattern.exec(template)) {
+    if (m.index > last) parts.push(template.slice(last, m.index));
+    parts.push((m[1] as string).split("."));
+    last = m.index + m[0].length;
+  }
+  if (last < template.length) parts.push(template.slice(last));
+  return parts;
+}
+
+export function renderMessage(template: string, doc: EcsDocument): string {
+  let parts = compiled.get(template);
+  if (parts === undefined) {
+    parts = compile(template);
+    compiled.set(template, parts);
+  }
+  let out = "";
+  for (const part of parts) out += typeof part === "string" ? part : valueAt(doc, part);
+  return out;
+}
+
+function valueAt(doc: EcsDocument, path: readonly string[]): string {
+  let node: unknown = doc;
+  for (const segment of path) {
+    if (node === null || typeof node !== "object") return "unknown";
+    node = (node as Record<string, unknown>)[segment];
+  }
+  if (Array.isArray(node)) node = node[0];
+  return typeof node === "string" || typeof node === "number" ? String(node) : "unknown";
+}

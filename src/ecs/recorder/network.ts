@@ -1,0 +1,60 @@
+/**
+ * @module ecs/recorder/network
+ * Connection events → ECS `source`/`destination`/`network`. Tanium reports the endpoint's side as
+ * `local_*` and the peer as `remote_*`; ECS wants the initiator as source, so an accepted
+ * (inbound) connection has the remote peer as source. Direction per ECS `network.direction`.
+ * @see https://www.elastic.co/docs/reference/ecs/ecs-network
+ */
+import { isIPv4 } from "node:net";
+import type { EcsEndpoint } from "../document.ts";
+import type { EventSpec, FamilyMapper } from "./spec.ts";
+import { defined, rowOf } from "./spec.ts";
+
+interface NetworkSpec extends EventSpec {
+  /** Which ECS side the endpoint's own address is. */
+  readonly local: "source" | "destination";
+  readonly direction?: "ingress" | "egress";
+}
+
+const template = (verb: string): string =>
+  `Connection ${verb} on {host.hostname} from {source.ip} to {destination.ip}`;
+
+export const NETWORK_EVENTS: Readonly<Record<string, NetworkSpec>> = {
+  network_connect: { category: "network", type: "start", local: "source", direction: "egress", message: template("opened") },
+  network_accept: {
+    category: "network",
+    type: "allowed",
+    local: "destination",
+    direction: "ingress",
+    message: template("allowed"),
+  },
+  // Which side began a closed connection is not reported: keep the seed's local = source, no direction.
+  network_disconnect: { category: "network", type: "end", local: "source", message: template("closed") },
+};
+
+export const mapNetworkEvent: FamilyMapper = (record, doc) => {
+  const spec = rowOf(NETWORK_EVENTS, record.name);
+  const { localIp, localPort, remoteIp, remotePort } = record.connection;
+  const local = endpoint(localIp, localPort);
+  const remote = endpoint(remoteIp, remotePort);
+  const [source, destination] = spec.local === "source" ? [local, remote] : [remote, local];
+  if (source !== undefined) doc.source = source;
+  if (destination !== undefined) doc.destination = destination;
+  const sample = localIp ?? remoteIp;
+  doc.network = defined({
+    direction: spec.direction,
+    type: sample === undefined ? undefined : ipVersion(sample),
+  });
+  return spec;
+};
+
+function endpoint(ip: string | undefined, port: number | undefined): EcsEndpoint | undefined {
+  return defined({ address: ip, ip, port });
+}
+
+/** An IPv4-mapped IPv6 address (`::ffff:192.0.2.7`, a dual-stack socket) carries IPv4 traffic. */
+function ipVersion(ip: string): "ipv4" | "ipv6" {
+  if (isIPv4(ip)) return "ipv4";
+  const lower = ip.toLowerCase();
+  return lower.startsWith("::ffff:") && isIPv4(lower.slice(7)) ? "ipv4" : "ipv6";
+}

@@ -1,0 +1,28 @@
+/**
+ * @module ecs/recorder/process
+ * `process_start` → ECS process events. The record's process is the started process itself, so
+ * it is also the event's `file` (the seed maps the executable there too).
+ * @see https://www.elastic.co/docs/reference/ecs/ecs-process
+ */
+import { splitPath } from "../../tanium/paths.ts";
+import type { EventSpec, FamilyMapper } from "./spec.ts";
+import { defined, rowOf } from "./spec.ts";
+
+export const PROCESS_EVENTS: Readonly<Record<string, EventSpec>> = {
+  process_start: {
+    category: "process",
+    type: "start",
+    message: "New process {process.name} started on {host.hostname}",
+  },
+};
+
+export const mapProcessEvent: FamilyMapper = (record, doc) => {
+  const { executable, md5 } = record.process;
+  if (executable !== undefined) {
+    doc.file = { path: executable, ...splitPath(executable) };
+    if (md5 !== undefined) doc.file.hash = { md5 };
+  } else if (md5 !== undefined) {
+    doc.file = defined({ hash: { md5 } });
+  }
+  return rowOf(PROCESS_EVENTS, record.name);
+};

@@ -1,0 +1,49 @@
+/**
+ * @module errors
+ * The one table of stable error codes a line can fail with. A code, once published, keeps its
+ * meaning and is never reused: dead letters are stored and replayed by code.
+ */
+
+export const ERROR_CODES = {
+  ERR_LINE_TOO_LONG: "The line is longer than the size limit.",
+  ERR_JSON_SYNTAX: "The line is not valid JSON.",
+  ERR_NOT_AN_OBJECT: "The JSON value is not an object.",
+  ERR_NO_EVENT: "The JSON object is not a Tanium event (no string `event` with an object `fields`).",
+  ERR_FIELD_TYPE: "A field has a value of the wrong type where its type matters.",
+  ERR_TOO_DEEP: "The JSON nesting is deeper than the decoder accepts.",
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** A typed failure: the library returns it, never throws it, for bad input. */
+export interface NormalizeError {
+  readonly code: ErrorCode;
+  /** Human explanation naming the offending field or position. */
+  readonly message: string;
+  /** The dotted path of the offending field, when one field is to blame. */
+  readonly field?: string;
+}
+
+export function normalizeError(code: ErrorCode, detail?: string, field?: string): NormalizeError {
+  const message = detail ? `${ERROR_CODES[code]} ${detail}` : ERROR_CODES[code];
+  return field === undefined ? { code, message } : { code, message, field };
+}
+
+/** Thrown inside a reader when a field's value cannot be used; caught at the API edge. */
+export class FieldTypeError extends Error {
+  readonly field: string;
+  readonly code: ErrorCode;
+  constructor(field: string, expected: string, got: unknown, code: ErrorCode = "ERR_FIELD_TYPE") {
+    super(`\`${field}\` must be ${expected}, got ${describe(got)}.`);
+    this.field = field;
+    this.code = code;
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") return "an object";
+  const text = JSON.stringify(value);
+  return `${typeof value} ${text.length > 40 ? `${text.slice(0, 40)}…` : text}`;
+}

@@ -1,0 +1,153 @@
+/**
+ * @module tanium/recorder/read
+ * Recognizes a recorder event (shape A: a string `event` and an object `fields`) and reads it into
+ * a typed RecorderEvent, driven by the tables in keys.ts. Throws FieldTypeError when a value has
+ * a type the record cannot hold; returns undefined when the object is not a recorder event.
+ */
+import { FieldTypeError } from "../../errors.ts";
+import {
+  readBool,
+  readDate,
+  readInt,
+  readInt64,
+  readIp,
+  readPort,
+  readString,
+  readText,
+  readUid,
+  type ValueKind,
+} from "../values.ts";
+import { ACTOR_KEYS, FAMILY_KEYS, RECORDER_EVENTS, type KeySpec, type KeyTable } from "./keys.ts";
+import type { RecorderEvent, RecorderFamily } from "./record.ts";
+
+/** Deepest nesting kept for an unmapped value; deeper input is hostile (and would overflow JSON.stringify). */
+export const MAX_UNMAPPED_DEPTH = 64;
+
+interface CompiledSpec extends KeySpec {
+  readonly segments: readonly string[];
+}
+
+type CompiledTable = ReadonlyMap<string, CompiledSpec>;
+
+function compile(table: KeyTable): CompiledTable {
+  return new Map(Object.entries(table).map(([key, spec]) => [key, { ...spec, segments: spec.to.split(".") }]));
+}
+
+const COMPILED: Readonly<Record<RecorderFamily, CompiledTable>> = {
+  process: compile(FAMILY_KEYS.process),
+  file: compile(FAMILY_KEYS.file),
+  network: compile(FAMILY_KEYS.network),
+  dns: compile(FAMILY_KEYS.dns),
+  registry: compile(FAMILY_KEYS.registry),
+};
+const UNKNOWN_EVENT_KEYS = compile(ACTOR_KEYS);
+
+export function isRecorderShape(value: Readonly<Record<string, unknown>>): boolean {
+  return value.event !== undefined;
+}
+
+export function readRecorderEvent(value: Readonly<Record<string, unknown>>, rawText: string): RecorderEvent {
+  const name = value.event;
+  if (typeof name !== "string" || name === "") throw new FieldTypeError("event", "a non-empty string", name);
+  const fields = value.fields ?? {};
+  if (typeof fields !== "object" || fields === null || Array.isArray(fields)) {
+    throw new FieldTypeError("fields", "an object", fields);
+  }
+  const family = Object.hasOwn(RECORDER_EVENTS, name) ? RECORDER_EVENTS[name] : undefined;
+  const record: RecorderEvent = {
+    name,
+    family,
+    hostname: readString(value.hostname, "hostname"),
+    hostIp: readIp(value.host, "host"),
+    computerId: readInt64(value.tanium_computer_id, "tanium_computer_id", "tanium_computer_id", rawText),
+    timestamp: readDate(value.timestamp, "timestamp"),
+    process: {},
+    login: {},
+    file: {},
+    connection: {},
+    dns: {},
+    registry: {},
+    unmapped: undefined,
+    unmappedKeys: [],
+  };
+  const table = family === undefined ? UNKNOWN_EVENT_KEYS : COMPILED[family];
+  const raw = fields as Record<string, unknown>;
+  for (const key of Object.keys(raw)) {
+    const item = raw[key];
+    const spec = table.get(key);
+    if (spec === undefined) {
+      keepUnmapped(record, key, item);
+      continue;
+    }
+    const typed = readValue(spec.kind, item, `fields.${key}`, key, rawText);
+    if (typed !== undefined) assign(record, spec, typed);
+  }
+  return record;
+}
+
+function readValue(kind: ValueKind, value: unknown, field: string, key: string, rawText: string): unknown {
+  switch (kind) {
+    case "string":
+      return readString(value, field);
+    case "text":
+      return readText(value, field);
+    case "int":
+      return readInt(value, field);
+    case "port":
+      return readPort(value, field);
+    case "ip":
+      return readIp(value, field);
+    case "date":
+      return readDate(value, field);
+    case "bool":
+      return readBool(value, field);
+    case "int64":
+      return readInt64(value, field, key, rawText);
+    case "uid":
+      return readUid(value, field);
+  }
+}
+
+/** Writes a value at the spec's dotted path, creating the nested records on the way. */
+function assign(record: RecorderEvent, spec: CompiledSpec, value: unknown): void {
+  let node = record as unknown as Record<string, unknown>;
+  const last = spec.segments.length - 1;
+  for (let i = 0; i < last; i++) {
+    const segment = spec.segments[i] as string;
+    let next = node[segment] as Record<string, unknown> | undefined;
+    if (next === undefined) {
+      next = {};
+      node[segment] = next;
+    }
+    node = next;
+  }
+  const leaf = spec.segments[last] as string;
+  if (spec.ifAbsent === true && node[leaf] !== undefined) return;
+  node[leaf] = value;
+}
+
+function keepUnmapped(record: RecorderEvent, key: string, value: unknown): void {
+  if (value !== null && typeof value === "object" && depthExceeds(value, MAX_UNMAPPED_DEPTH)) {
+    throw new FieldTypeError(`fields.${key}`, `nested at most ${MAX_UNMAPPED_DEPTH} levels`, value, "ERR_TOO_DEEP");
+  }
+  // A null-prototype object: no key of the input can reach Object.prototype through it.
+  record.unmapped ??= Object.create(null) as Record<string, unknown>;
+  record.unmapped[key] = value;
+  record.unmappedKeys.push(key);
+}
+
+/** Iterative, so that a hostile depth cannot overflow the stack here either. */
+function depthExceeds(root: object, limit: number): boolean {
+  let level: unknown[] = [root];
+  for (let depth = 1; level.length > 0; depth++) {
+    if (depth > limit) return true;
+    const next: unknown[] = [];
+    for (const node of level) {
+      for (const child of Object.values(node as Record<string, unknown>)) {
+        if (child !== null && typeof child === "object") next.push(child);
+      }
+    }
+    level = next;
+  }
+  return false;
+}
