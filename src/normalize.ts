@@ -53,7 +53,7 @@ export function normalize(
     return { ok: false, error: normalizeError("ERR_NO_EVENT", "No `event` key was found.") };
   }
   try {
-    const record = readRecorderEvent(decoded.value, decoded.text);
+    const record = readRecorderEvent(decoded.value, decoded.source);
     const result = mapRecorderEvent(record, {
       receivedAt,
       text: decoded.text,

@@ -18,6 +18,8 @@ export type Decoded =
       readonly value: JsonObject;
       /** Its raw JSON text (the seed's `message`), for `event.original` and `event.id`. */
       readonly text: string;
+      /** The whole line as received: where exact digits of big numbers are read back from. */
+      readonly source: string;
       /** What stood before the JSON on the line (a syslog header), if anything. */
       readonly prefix: string | undefined;
       /** How many objects had forbidden prototype keys removed. */
@@ -28,23 +30,40 @@ export type Decoded =
 const FORBIDDEN = "Object contains forbidden prototype property";
 
 export function decodeLine(raw: string | Readonly<JsonObject>, maxBytes: number): Decoded {
-  if (typeof raw !== "string") return unwrap(raw as JsonObject, JSON.stringify(raw), undefined, 0);
+  if (typeof raw !== "string") {
+    const text = JSON.stringify(raw);
+    return unwrap(raw as JsonObject, text, text, undefined, 0);
+  }
   // A UTF-8 byte count is at least the UTF-16 length and at most three times it: skip the count
   // in the common case.
   if (raw.length > maxBytes || (raw.length * 3 > maxBytes && Buffer.byteLength(raw) > maxBytes)) {
-    return fail("ERR_LINE_TOO_LONG", `The line has ${Buffer.byteLength(raw)} bytes; the limit is ${maxBytes}.`);
+    return fail(
+      "ERR_LINE_TOO_LONG",
+      `The line has ${Buffer.byteLength(raw)} bytes; the limit is ${maxBytes}.`,
+    );
   }
   const start = raw.indexOf("{");
-  if (start < 0) return notAnObject(raw);
+  // A line that opens as JSON of another kind (`[…]`, `"…"`) is that JSON, not a header + object.
+  if (start < 0 || (start > 0 && JSON_OPENERS.has(raw.trimStart().charAt(0)))) return notAnObject(raw);
   const prefix = start > 0 ? raw.slice(0, start).trim() || undefined : undefined;
   const text = start > 0 ? raw.slice(start) : raw;
   const parsed = parseObject(text);
   if (!parsed.ok) return parsed;
-  return unwrap(parsed.value, text, prefix, parsed.unsafeKeys);
+  return unwrap(parsed.value, text, raw, prefix, parsed.unsafeKeys);
 }
 
-function unwrap(value: JsonObject, text: string, prefix: string | undefined, unsafeKeys: number): Decoded {
-  if (value.event !== undefined || value.fields !== undefined) return { ok: true, value, text, prefix, unsafeKeys };
+const JSON_OPENERS = new Set(["[", '"']);
+
+function unwrap(
+  value: JsonObject,
+  text: string,
+  source: string,
+  prefix: string | undefined,
+  unsafeKeys: number,
+): Decoded {
+  if (value.event !== undefined || value.fields !== undefined) {
+    return { ok: true, value, text, source, prefix, unsafeKeys };
+  }
   const message = value.message;
   if (typeof message === "string") {
     const start = message.indexOf("{");
@@ -53,12 +72,27 @@ function unwrap(value: JsonObject, text: string, prefix: string | undefined, uns
     const parsed = parseObject(inner);
     if (!parsed.ok) return parsed;
     const innerPrefix = start > 0 ? message.slice(0, start).trim() || undefined : undefined;
-    return { ok: true, value: parsed.value, text: inner, prefix: innerPrefix ?? prefix, unsafeKeys: unsafeKeys + parsed.unsafeKeys };
+    return {
+      ok: true,
+      value: parsed.value,
+      text: inner,
+      source,
+      prefix: innerPrefix ?? prefix,
+      unsafeKeys: unsafeKeys + parsed.unsafeKeys,
+    };
   }
   if (message !== null && typeof message === "object" && !Array.isArray(message)) {
-    return { ok: true, value: message as JsonObject, text: JSON.stringify(message), prefix, unsafeKeys };
+    // The object's own text is not at hand: its re-serialization stands for it.
+    return {
+      ok: true,
+      value: message as JsonObject,
+      text: JSON.stringify(message),
+      source,
+      prefix,
+      unsafeKeys,
+    };
   }
-  return { ok: true, value, text, prefix, unsafeKeys };
+  return { ok: true, value, text, source, prefix, unsafeKeys };
 }
 
 type Parsed = { ok: true; value: JsonObject; unsafeKeys: number } | { ok: false; error: NormalizeError };
@@ -75,7 +109,10 @@ function parseObject(text: string): Parsed {
     unsafeKeys = 1;
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    return fail("ERR_NOT_AN_OBJECT", `Got ${Array.isArray(value) ? "an array" : value === null ? "null" : typeof value}.`);
+    return fail(
+      "ERR_NOT_AN_OBJECT",
+      `Got ${Array.isArray(value) ? "an array" : value === null ? "null" : typeof value}.`,
+    );
   }
   return { ok: true, value: value as JsonObject, unsafeKeys };
 }
@@ -84,7 +121,10 @@ function parseObject(text: string): Parsed {
 function notAnObject(raw: string): Decoded {
   try {
     const value: unknown = JSON.parse(raw);
-    return fail("ERR_NOT_AN_OBJECT", `Got ${Array.isArray(value) ? "an array" : value === null ? "null" : typeof value}.`);
+    return fail(
+      "ERR_NOT_AN_OBJECT",
+      `Got ${Array.isArray(value) ? "an array" : value === null ? "null" : typeof value}.`,
+    );
   } catch (err) {
     return fail("ERR_JSON_SYNTAX", describeError(err));
   }
@@ -94,6 +134,9 @@ function describeError(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function fail(code: Parameters<typeof normalizeError>[0], detail: string): { ok: false; error: NormalizeError } {
+function fail(
+  code: Parameters<typeof normalizeError>[0],
+  detail: string,
+): { ok: false; error: NormalizeError } {
   return { ok: false, error: normalizeError(code, detail) };
 }

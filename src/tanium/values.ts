@@ -67,7 +67,8 @@ export function readIp(value: unknown, field: string): string | undefined {
 /**
  * A Tanium 64-bit identifier (`tanium_process_id`, `tanium_computer_id`): signed 64-bit decimals
  * sent as strings, kept as strings because a JS number cannot hold them (events.md §0.4).
- * `rawText` rescues the digits when a sender emitted one as a bare JSON number past 2^53.
+ * `rawText` rescues the digits when a sender emitted one as a bare JSON number past 2^53: of the
+ * key's occurrences in the raw text, the one whose digits round to the parsed number.
  */
 export function readInt64(value: unknown, field: string, key: string, rawText: string): string | undefined {
   if (typeof value === "string") {
@@ -75,8 +76,11 @@ export function readInt64(value: unknown, field: string, key: string, rawText: s
     if (INTEGER.test(value)) return value;
   } else if (typeof value === "number" && Number.isInteger(value)) {
     if (Number.isSafeInteger(value)) return String(value);
-    const digits = new RegExp(`"${key}"\\s*:\\s*(-?\\d+)`).exec(rawText)?.[1];
-    if (digits !== undefined) return digits;
+    const pattern = new RegExp(`"${key}"\\s*:\\s*(-?\\d+)`, "g");
+    for (const match of rawText.matchAll(pattern)) {
+      if (match[1] !== undefined && Number(match[1]) === value) return match[1];
+    }
+    return BigInt(value).toString();
   } else if (value === null || value === undefined) return undefined;
   throw new FieldTypeError(field, "a 64-bit integer id", value);
 }
@@ -123,6 +127,8 @@ const ISO =
  * offset is taken as UTC, Tanium Connect's documented time zone. Returns undefined when invalid.
  */
 export function toIsoUtc(text: string): string | undefined {
+  const fast = utcFastPath(text);
+  if (fast !== undefined) return fast;
   const m = ISO.exec(text.trim());
   if (m === null) return undefined;
   const [, y, mo, d, h, mi, s = "00", frac, zone] = m as unknown as string[];
@@ -148,4 +154,23 @@ export function toIsoUtc(text: string): string | undefined {
   const utc = new Date(local - offsetMinutes * 60_000).toISOString();
   // toISOString gives `YYYY-MM-DDTHH:MM:SS.mmmZ`; keep the sender's fraction instead of millis.
   return `${utc.slice(0, 19)}${frac === undefined ? "" : `.${frac}`}Z`;
+}
+
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const UTC_SUFFIX = /^\d{4}-(\d{2})-(\d{2})T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?(?:Z|\+00:00)$/;
+
+/**
+ * Tanium's usual form, already UTC (`…T13:47:13.084000+00:00`, events.md §2.1): rewrite the
+ * suffix without date arithmetic. Returns undefined for anything else, left to the full path.
+ */
+function utcFastPath(text: string): string | undefined {
+  const m = UTC_SUFFIX.exec(text);
+  if (m === null) return undefined;
+  const month = Number(m[1]);
+  const day = Number(m[2]);
+  const year = Number(text.slice(0, 4));
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const last = month === 2 && !leap ? 28 : (DAYS_IN_MONTH[month - 1] ?? 0);
+  if (day < 1 || day > last) return undefined;
+  return text.endsWith("Z") ? text : `${text.slice(0, -6)}Z`;
 }

@@ -10,7 +10,11 @@ import type { EventSpec, FamilyMapper } from "./spec.ts";
 import { defined, rowOf } from "./spec.ts";
 
 export const DNS_EVENTS: Readonly<Record<string, EventSpec>> = {
-  dns_event: { category: "network", type: "protocol", message: "DNS query for {dns.question.name} on {host.hostname}" },
+  dns_event: {
+    category: "network",
+    type: "protocol",
+    message: "DNS query for {dns.question.name} on {host.hostname}",
+  },
 };
 
 const SEPARATORS = /[\s,;|]+/;

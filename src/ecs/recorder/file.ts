@@ -13,8 +13,16 @@ const created = "The file {file.path} was created on {host.hostname}";
 export const FILE_EVENTS: Readonly<Record<string, EventSpec>> = {
   file_open: { category: "file", type: "info", message: "The file {file.path} was read on {host.hostname}" },
   file_create: { category: "file", type: "creation", message: created },
-  file_write: { category: "file", type: "change", message: "The file {file.path} was written on {host.hostname}" },
-  file_delete: { category: "file", type: "deletion", message: "The file {file.path} was deleted on {host.hostname}" },
+  file_write: {
+    category: "file",
+    type: "change",
+    message: "The file {file.path} was written on {host.hostname}",
+  },
+  file_delete: {
+    category: "file",
+    type: "deletion",
+    message: "The file {file.path} was deleted on {host.hostname}",
+  },
   file_move: { category: "file", type: "change", message: "The file {file.path} moved on {host.hostname}" },
   file_permission_change: {
     category: "file",

@@ -4,7 +4,7 @@
  * host, observer, user, the acting process, related.*), then the family's own mapper.
  * Pure: the receive time and the raw text come in through the context.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { basename } from "../../tanium/paths.ts";
 import type { ProcessRecord, RecorderEvent, RecorderFamily } from "../../tanium/recorder/record.ts";
 import { ECS_VERSION, type EcsDocument, type EcsProcess, type EcsProcessBase } from "../document.ts";
@@ -15,7 +15,7 @@ import { mapNetworkEvent } from "./network.ts";
 import { mapProcessEvent } from "./process.ts";
 import { mapRegistryEvent } from "./registry.ts";
 import { fillRelated } from "./related.ts";
-import { defined, type EventSpec, type FamilyMapper } from "./spec.ts";
+import { defined, hasMembers, type EventSpec, type FamilyMapper } from "./spec.ts";
 
 export interface MapContext {
   /** When the line was read, ISO-8601 UTC. */
@@ -59,7 +59,7 @@ export function mapRecorderEvent(record: RecorderEvent, context: MapContext): Ma
       module: "tanium",
       dataset: "tanium.recorder",
       // Same raw event, same id on any machine: lets a store drop a twice-delivered event.
-      id: createHash("sha256").update(context.text).digest("hex").slice(0, 32),
+      id: hash("sha256", context.text, "hex").slice(0, 32),
       ingested: context.receivedAt,
     },
   };
@@ -71,7 +71,10 @@ export function mapRecorderEvent(record: RecorderEvent, context: MapContext): Ma
     ip: record.hostIp === undefined ? undefined : [record.hostIp],
   });
   if (host !== undefined) doc.host = host;
-  doc.observer = record.hostname === undefined ? { ...OBSERVER } : { name: record.hostname, ...OBSERVER };
+  doc.observer =
+    record.hostname === undefined
+      ? { product: OBSERVER.product, type: OBSERVER.type, vendor: OBSERVER.vendor }
+      : { name: record.hostname, product: OBSERVER.product, type: OBSERVER.type, vendor: OBSERVER.vendor };
   const user = defined({ id: record.login.id, name: record.login.name });
   if (user !== undefined) doc.user = user;
   if (record.process.groupName !== undefined) doc.group = { name: record.process.groupName };
@@ -100,15 +103,17 @@ function ecsProcess(p: ProcessRecord): EcsProcess | undefined {
 }
 
 function processBase(p: ProcessRecord): EcsProcessBase | undefined {
-  return defined<EcsProcessBase>({
-    pid: p.pid,
-    name: p.executable === undefined ? undefined : basename(p.executable),
-    executable: p.executable,
-    command_line: p.commandLine,
-    entity_id: p.entityId,
-    start: p.start,
-    hash: p.md5 === undefined ? undefined : { md5: p.md5 },
-    user: p.userName === undefined ? undefined : { name: p.userName },
-    group: p.groupName === undefined ? undefined : { name: p.groupName },
-  });
+  const out: EcsProcessBase = {};
+  if (p.pid !== undefined) out.pid = p.pid;
+  if (p.executable !== undefined) {
+    out.name = basename(p.executable);
+    out.executable = p.executable;
+  }
+  if (p.commandLine !== undefined) out.command_line = p.commandLine;
+  if (p.entityId !== undefined) out.entity_id = p.entityId;
+  if (p.start !== undefined) out.start = p.start;
+  if (p.md5 !== undefined) out.hash = { md5: p.md5 };
+  if (p.userName !== undefined) out.user = { name: p.userName };
+  if (p.groupName !== undefined) out.group = { name: p.groupName };
+  return hasMembers(out) ? out : undefined;
 }

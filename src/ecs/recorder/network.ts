@@ -20,7 +20,13 @@ const template = (verb: string): string =>
   `Connection ${verb} on {host.hostname} from {source.ip} to {destination.ip}`;
 
 export const NETWORK_EVENTS: Readonly<Record<string, NetworkSpec>> = {
-  network_connect: { category: "network", type: "start", local: "source", direction: "egress", message: template("opened") },
+  network_connect: {
+    category: "network",
+    type: "start",
+    local: "source",
+    direction: "egress",
+    message: template("opened"),
+  },
   network_accept: {
     category: "network",
     type: "allowed",

@@ -14,7 +14,11 @@ export const REGISTRY_EVENTS: Readonly<Record<string, EventSpec>> = {
     type: "creation",
     message: "New registry key {registry.path} created on {host.hostname}",
   },
-  registry_set: { category: "registry", type: "change", message: "Registry key {registry.path} updated on {host.hostname}" },
+  registry_set: {
+    category: "registry",
+    type: "change",
+    message: "Registry key {registry.path} updated on {host.hostname}",
+  },
 };
 
 /** Hive names, upper-cased, in the Win32, abbreviated and kernel (`\REGISTRY\…`) spellings. */

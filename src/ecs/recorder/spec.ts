@@ -18,14 +18,18 @@ export interface EventSpec {
 /** A family mapper fills the document from the record and returns the row it applied. */
 export type FamilyMapper = (record: RecorderEvent, doc: EcsDocument) => EventSpec;
 
-/** Removes undefined members; returns undefined when nothing is left, so no empty object is emitted. */
+/**
+ * A copy without the undefined members, or undefined when none is left, so that no empty object
+ * is emitted. Copies rather than deletes: `delete` turns a V8 object slow, and with it every
+ * JSON.stringify of the document.
+ */
 export function defined<T extends object>(value: T): T | undefined {
-  let empty = true;
-  for (const key of Object.keys(value)) {
-    if ((value as Record<string, unknown>)[key] === undefined) delete (value as Record<string, unknown>)[key];
-    else empty = false;
+  let out: Record<string, unknown> | undefined;
+  for (const key in value) {
+    const item = value[key];
+    if (item !== undefined) (out ??= {})[key] = item;
   }
-  return empty ? undefined : value;
+  return out as T | undefined;
 }
 
 /** Looks up `name` in a table that has it by construction (the family was chosen from the name). */
@@ -33,4 +37,10 @@ export function rowOf<S>(table: Readonly<Record<string, S>>, name: string): S {
   const row = table[name];
   if (row === undefined) throw new Error(`No table row for ${name}: keys.ts and the family table disagree.`);
   return row;
+}
+
+/** Whether an object has any own enumerable member (without allocating a key list). */
+export function hasMembers(value: object): boolean {
+  for (const key in value) if (Object.hasOwn(value, key)) return true;
+  return false;
 }

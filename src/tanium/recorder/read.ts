@@ -30,7 +30,9 @@ interface CompiledSpec extends KeySpec {
 type CompiledTable = ReadonlyMap<string, CompiledSpec>;
 
 function compile(table: KeyTable): CompiledTable {
-  return new Map(Object.entries(table).map(([key, spec]) => [key, { ...spec, segments: spec.to.split(".") }]));
+  return new Map(
+    Object.entries(table).map(([key, spec]) => [key, { ...spec, segments: spec.to.split(".") }]),
+  );
 }
 
 const COMPILED: Readonly<Record<RecorderFamily, CompiledTable>> = {
@@ -128,7 +130,12 @@ function assign(record: RecorderEvent, spec: CompiledSpec, value: unknown): void
 
 function keepUnmapped(record: RecorderEvent, key: string, value: unknown): void {
   if (value !== null && typeof value === "object" && depthExceeds(value, MAX_UNMAPPED_DEPTH)) {
-    throw new FieldTypeError(`fields.${key}`, `nested at most ${MAX_UNMAPPED_DEPTH} levels`, value, "ERR_TOO_DEEP");
+    throw new FieldTypeError(
+      `fields.${key}`,
+      `nested at most ${MAX_UNMAPPED_DEPTH} levels`,
+      value,
+      "ERR_TOO_DEEP",
+    );
   }
   // A null-prototype object: no key of the input can reach Object.prototype through it.
   record.unmapped ??= Object.create(null) as Record<string, unknown>;

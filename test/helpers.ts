@@ -1,0 +1,43 @@
+/**
+ * @module test/helpers
+ * Paths and shared data for the tests: the repo root and the ECS reference data, which lives
+ * outside the repo at `../shared/ecs` (the same relative place in CI).
+ */
+import { readdirSync } from "node:fs";
+import { join, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadEcsReference, type EcsReference } from "../src/ecs/validate.ts";
+
+/** The repository root, from this file's place in `test/`. */
+export const REPO_ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
+
+/** The ECS 9.4 reference data folder, next to the repository. */
+export const ECS_REFERENCE_DIR = join(REPO_ROOT, "..", "shared", "ecs");
+
+let reference: EcsReference | undefined;
+
+/** The ECS reference, loaded once per test process. */
+export function ecsReference(): EcsReference {
+  reference ??= loadEcsReference(ECS_REFERENCE_DIR);
+  return reference;
+}
+
+/** A path relative to the repo root with `/` separators, so names match on every OS. */
+export function repoRelative(file: string): string {
+  return relative(REPO_ROOT, file).split(sep).join("/");
+}
+
+/**
+ * Every `*.json` file under a folder named `fixtures` anywhere below `dir`, sorted so test order
+ * is stable. Node 20 has no `fs.glob`, hence the walk.
+ */
+export function findFixtureFiles(dir: string, inFixtures = false): string[] {
+  const found: string[] = [];
+  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) found.push(...findFixtureFiles(path, inFixtures || entry.name === "fixtures"));
+    else if (inFixtures && entry.isFile() && entry.name.endsWith(".json")) found.push(path);
+  }
+  return found;
+}
