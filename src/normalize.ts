@@ -107,8 +107,18 @@ export function deadLetter(error: NormalizeError, context: DeadLetterContext): E
   return doc;
 }
 
+let lastReceived: string | undefined;
+let lastReceivedIso = "";
+
 function receiveTime(value: string | Date | undefined): string {
   if (value === undefined) return new Date().toISOString();
-  if (typeof value === "string") return toIsoUtc(value) ?? new Date().toISOString();
-  return value.toISOString();
+  if (typeof value !== "string") return value.toISOString();
+  // A stream passes the same receive time for a whole chunk: normalize it once.
+  if (value !== lastReceived) {
+    const iso = toIsoUtc(value);
+    if (iso === undefined) return new Date().toISOString();
+    lastReceivedIso = iso;
+    lastReceived = value;
+  }
+  return lastReceivedIso;
 }

@@ -5,6 +5,7 @@
  */
 
 export interface PathParts {
+  path: string;
   name: string;
   directory?: string;
   extension?: string;
@@ -22,7 +23,7 @@ export function basename(path: string): string {
 export function splitPath(path: string): PathParts {
   const at = lastSeparator(path);
   const name = path.slice(at + 1);
-  const parts: PathParts = { name };
+  const parts: PathParts = { path, name };
   if (at >= 0) {
     let directory = path.slice(0, at);
     // The root keeps its separator: `/etc` is in `/`, `C:\boot.ini` is in `C:\`.

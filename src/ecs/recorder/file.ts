@@ -39,7 +39,7 @@ export const mapFileEvent: FamilyMapper = (record, doc) => {
   // file_move: the file now lives at the destination (GCH-TH maps dst_full_path, then full_path,
   // to the target file); the source path is kept under tanium.file.source_path.
   const path = dstFullPath ?? fullPath;
-  if (path !== undefined) doc.file = { path, ...splitPath(path) };
+  if (path !== undefined) doc.file = splitPath(path);
   if (permission !== undefined && OCTAL_MODE.test(permission)) {
     (doc.file ??= {}).mode = permission.length === 3 ? `0${permission}` : permission;
   }

@@ -53,17 +53,9 @@ export function mapRecorderEvent(record: RecorderEvent, context: MapContext): Ma
     "@timestamp": record.timestamp ?? record.process.start ?? context.receivedAt,
     message: "",
     ecs: { version: ECS_VERSION },
-    event: {
-      kind: "event",
-      action: record.name.replaceAll("_", "-"),
-      module: "tanium",
-      dataset: "tanium.recorder",
-      // Same raw event, same id on any machine: lets a store drop a twice-delivered event.
-      id: hash("sha256", context.text, "hex").slice(0, 32),
-      ingested: context.receivedAt,
-    },
+    // Filled in below, once the family's row is known; declared here to keep the key order.
+    event: { kind: "event" },
   };
-  if (context.original) doc.event.original = context.text;
   const host = defined({
     hostname: record.hostname,
     name: record.hostname,
@@ -81,18 +73,37 @@ export function mapRecorderEvent(record: RecorderEvent, context: MapContext): Ma
   const process = ecsProcess(record.process);
   if (process !== undefined) doc.process = process;
 
-  let template = UNKNOWN_EVENT_MESSAGE;
-  if (record.family !== undefined) {
-    const spec: EventSpec = FAMILY_MAPPERS[record.family](record, doc);
-    doc.event.category = [spec.category];
-    doc.event.type = [spec.type];
-    template = spec.message;
-  }
+  const spec: EventSpec | undefined =
+    record.family === undefined ? undefined : FAMILY_MAPPERS[record.family](record, doc);
+  const event: EcsDocument["event"] =
+    spec === undefined ? { kind: "event" } : { kind: "event", category: [spec.category], type: [spec.type] };
+  event.action = actionOf(record.name);
+  event.module = "tanium";
+  event.dataset = "tanium.recorder";
+  // Same raw event, same id on any machine: lets a store drop a twice-delivered event.
+  event.id = hash("sha256", context.text, "hex").slice(0, 32);
+  event.ingested = context.receivedAt;
+  if (context.original) event.original = context.text;
+  doc.event = event;
+  const template = spec === undefined ? UNKNOWN_EVENT_MESSAGE : spec.message;
   if (record.unmapped !== undefined) (doc.tanium ??= {}).fields = record.unmapped;
   if (context.prefix !== undefined) (doc.tanium ??= {}).envelope = { prefix: context.prefix };
   fillRelated(doc);
   doc.message = renderMessage(template, doc);
   return { doc, unmapped: record.unmappedKeys };
+}
+
+const actions = new Map<string, string>();
+
+/** ECS `event.action` is the Tanium name in the seed's spelling (`file_open` → `file-open`). */
+function actionOf(name: string): string {
+  let action = actions.get(name);
+  if (action === undefined) {
+    action = name.replaceAll("_", "-");
+    // Names come from the input: bound the cache so hostile variety cannot grow it.
+    if (actions.size < 1024) actions.set(name, action);
+  }
+  return action;
 }
 
 function ecsProcess(p: ProcessRecord): EcsProcess | undefined {

@@ -19,7 +19,7 @@ export const PROCESS_EVENTS: Readonly<Record<string, EventSpec>> = {
 export const mapProcessEvent: FamilyMapper = (record, doc) => {
   const { executable, md5 } = record.process;
   if (executable !== undefined) {
-    doc.file = { path: executable, ...splitPath(executable) };
+    doc.file = splitPath(executable);
     if (md5 !== undefined) doc.file.hash = { md5 };
   } else if (md5 !== undefined) {
     doc.file = defined({ hash: { md5 } });

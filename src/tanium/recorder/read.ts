@@ -24,15 +24,28 @@ import type { RecorderEvent, RecorderFamily } from "./record.ts";
 export const MAX_UNMAPPED_DEPTH = 64;
 
 interface CompiledSpec extends KeySpec {
-  readonly segments: readonly string[];
+  /** Writes a read value at the spec's path, creating the nested records on the way. */
+  readonly set: (record: RecorderEvent, value: unknown) => void;
 }
 
 type CompiledTable = ReadonlyMap<string, CompiledSpec>;
+type Node = Record<string, unknown>;
 
 function compile(table: KeyTable): CompiledTable {
-  return new Map(
-    Object.entries(table).map(([key, spec]) => [key, { ...spec, segments: spec.to.split(".") }]),
-  );
+  return new Map(Object.entries(table).map(([key, spec]) => [key, { ...spec, set: setter(spec) }]));
+}
+
+/** A setter per path, built once: the hot loop does no path walking. */
+function setter(spec: KeySpec): (record: RecorderEvent, value: unknown) => void {
+  const segments = spec.to.split(".");
+  const leaf = segments.pop() as string;
+  const onlyIfAbsent = spec.ifAbsent === true;
+  return (record, value) => {
+    let node = record as unknown as Node;
+    for (const segment of segments) node = (node[segment] ??= {}) as Node;
+    if (onlyIfAbsent && node[leaf] !== undefined) return;
+    node[leaf] = value;
+  };
 }
 
 const COMPILED: Readonly<Record<RecorderFamily, CompiledTable>> = {
@@ -74,7 +87,8 @@ export function readRecorderEvent(value: Readonly<Record<string, unknown>>, rawT
   };
   const table = family === undefined ? UNKNOWN_EVENT_KEYS : COMPILED[family];
   const raw = fields as Record<string, unknown>;
-  for (const key of Object.keys(raw)) {
+  // for-in is safe here: a JSON.parse object has only own, plain members.
+  for (const key in raw) {
     const item = raw[key];
     const spec = table.get(key);
     if (spec === undefined) {
@@ -82,7 +96,7 @@ export function readRecorderEvent(value: Readonly<Record<string, unknown>>, rawT
       continue;
     }
     const typed = readValue(spec.kind, item, `fields.${key}`, key, rawText);
-    if (typed !== undefined) assign(record, spec, typed);
+    if (typed !== undefined) spec.set(record, typed);
   }
   return record;
 }
@@ -108,24 +122,6 @@ function readValue(kind: ValueKind, value: unknown, field: string, key: string, 
     case "uid":
       return readUid(value, field);
   }
-}
-
-/** Writes a value at the spec's dotted path, creating the nested records on the way. */
-function assign(record: RecorderEvent, spec: CompiledSpec, value: unknown): void {
-  let node = record as unknown as Record<string, unknown>;
-  const last = spec.segments.length - 1;
-  for (let i = 0; i < last; i++) {
-    const segment = spec.segments[i] as string;
-    let next = node[segment] as Record<string, unknown> | undefined;
-    if (next === undefined) {
-      next = {};
-      node[segment] = next;
-    }
-    node = next;
-  }
-  const leaf = spec.segments[last] as string;
-  if (spec.ifAbsent === true && node[leaf] !== undefined) return;
-  node[leaf] = value;
 }
 
 function keepUnmapped(record: RecorderEvent, key: string, value: unknown): void {
