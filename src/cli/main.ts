@@ -1,0 +1,47 @@
+/**
+ * @module cli/main
+ * The `tanium-ecs` command: one commander program, one module per subcommand. Usage errors
+ * (unknown option, bad number) exit 1 with commander's one-line message.
+ */
+import { readFileSync } from "node:fs";
+import { Command, CommanderError } from "commander";
+import { normalizeCommand } from "./normalize-command.ts";
+
+/** Read at run time: the same relative path works from src/cli and from dist/cli. */
+function packageVersion(): string {
+  try {
+    const pkg: unknown = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+    if (pkg !== null && typeof pkg === "object" && "version" in pkg && typeof pkg.version === "string") {
+      return pkg.version;
+    }
+  } catch {
+    // A missing manifest only costs the version string.
+  }
+  return "unknown";
+}
+
+/** Settings every command shares; `addCommand` does not pass them down, so each gets them. */
+function withCliDefaults(command: Command): Command {
+  return command
+    .configureOutput({ outputError: (text, write) => write(`tanium-ecs: ${text}`) })
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+}
+
+export function createProgram(): Command {
+  const program = withCliDefaults(
+    new Command("tanium-ecs")
+      .description("Tanium endpoint telemetry to Elastic Common Schema (ECS) documents.")
+      .version(packageVersion()),
+  );
+  program.addCommand(withCliDefaults(normalizeCommand()));
+  return program;
+}
+
+try {
+  await createProgram().parseAsync(process.argv);
+} catch (err) {
+  // exitOverride turns commander's own exits into throws; its message is already printed.
+  if (!(err instanceof CommanderError)) throw err;
+  process.exitCode = err.exitCode;
+}

@@ -1,0 +1,154 @@
+/**
+ * @module cli/normalize-command
+ * `tanium-ecs normalize [files...]`: Tanium events in, ECS NDJSON out. Exit status 0 when every
+ * event became a document, 3 when some went to dead letters, 1 on a usage or I/O error.
+ */
+import { stat } from "node:fs/promises";
+import { resolve } from "node:path";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { DEFAULT_MAX_LINE_BYTES } from "../normalize.ts";
+import { runPipeline } from "../pipeline/run.ts";
+import { deadLetterCount, formatSummary } from "../pipeline/stats.ts";
+import { sinks, type Sink } from "../sinks/index.ts";
+import { sources, type Source } from "../sources/index.ts";
+import { createProgress, NO_PROGRESS, type Progress } from "./progress.ts";
+
+export const EXIT_OK = 0;
+export const EXIT_ERROR = 1;
+export const EXIT_DEAD_LETTERS = 3;
+
+/** A JS string cannot hold much more than this many UTF-16 units; a line never needs to. */
+const MAX_LINE_BYTES_LIMIT = 512 * 1024 * 1024;
+const MAX_WORKERS = 64;
+
+export interface NormalizeCommandOptions {
+  output?: string;
+  deadLetter?: string;
+  original: boolean;
+  maxLineBytes: number;
+  workers: number;
+  progress: boolean;
+}
+
+export function normalizeCommand(): Command {
+  return new Command("normalize")
+    .description("Normalize Tanium events (NDJSON, syslog-prefixed lines or one JSON array) to ECS NDJSON.")
+    .argument("[files...]", 'input files, "-" for stdin (default: stdin)')
+    .option("-o, --output <file>", "write the ECS NDJSON documents here (default: stdout)")
+    .option("--dead-letter <file>", "write dead letters here, as ECS NDJSON (default: stderr)")
+    .option("--no-original", "leave event.original out")
+    .addOption(
+      new Option("--max-line-bytes <n>", "cap on one line or array element, in bytes")
+        .argParser(integerIn(1, MAX_LINE_BYTES_LIMIT))
+        .default(DEFAULT_MAX_LINE_BYTES),
+    )
+    .addOption(
+      new Option("--workers <n>", "worker threads; 0 works in the main thread (output order is kept)")
+        .argParser(integerIn(0, MAX_WORKERS))
+        .default(0),
+    )
+    .option("--no-progress", "no progress bar (it shows only for files, on a terminal)")
+    .action(async (files: string[], options: NormalizeCommandOptions) => {
+      process.exitCode = await normalizeFiles(files, options);
+    });
+}
+
+function integerIn(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`Expected a whole number from ${min} to ${max}.`);
+    }
+    return n;
+  };
+}
+
+/** Runs the command; returns the exit status. Errors are reported on stderr, in one line. */
+export async function normalizeFiles(
+  files: readonly string[],
+  options: NormalizeCommandOptions,
+): Promise<number> {
+  const opened: Sink[] = [];
+  let progress: Progress = NO_PROGRESS;
+  try {
+    const inputs = await openInputs(files.length === 0 ? ["-"] : files);
+    await checkOutputs(files, options);
+
+    // Outputs are opened (and truncated) only once every input is known to be readable.
+    let output =
+      options.output === undefined ? await sinks.stdout() : await sinks.file({ path: options.output });
+    opened.push(output);
+    let deadLetters =
+      options.deadLetter === undefined
+        ? await sinks.stderr()
+        : await sinks.file({ path: options.deadLetter });
+    opened.push(deadLetters);
+
+    const sizes = inputs.map((s) => s.size);
+    if (options.progress && process.stderr.isTTY && sizes.every((n) => n !== undefined)) {
+      progress = createProgress({ total: sizes.reduce((a, b) => a + b, 0) });
+      if (options.output === undefined && process.stdout.isTTY) output = progress.beneath(output);
+      if (options.deadLetter === undefined) deadLetters = progress.beneath(deadLetters);
+    }
+
+    const stats = await runPipeline({
+      inputs,
+      output,
+      deadLetters,
+      original: options.original,
+      maxBytes: options.maxLineBytes,
+      workers: options.workers,
+      onRead: (bytes) => progress.advance(bytes),
+    });
+    for (const sink of opened.splice(0)) await sink.close();
+    progress.stop();
+    process.stderr.write(formatSummary(stats) + "\n");
+    return deadLetterCount(stats) > 0 ? EXIT_DEAD_LETTERS : EXIT_OK;
+  } catch (err) {
+    // Flush what was written so far; the first error is the one worth reporting.
+    for (const sink of opened) await sink.close().catch(() => {});
+    progress.stop();
+    process.stderr.write(`tanium-ecs: ${err instanceof Error ? err.message : String(err)}\n`);
+    return EXIT_ERROR;
+  }
+}
+
+async function openInputs(files: readonly string[]): Promise<Source[]> {
+  if (files.filter((f) => f === "-").length > 1) throw new UsageError('stdin ("-") can be read only once.');
+  const inputs: Source[] = [];
+  for (const file of files)
+    inputs.push(file === "-" ? await sources.stdin() : await sources.file({ path: file }));
+  return inputs;
+}
+
+/**
+ * Refuses an output that is an input (it would be truncated before it is read) and one file for
+ * both outputs. Only regular files count: writing both to /dev/null, say, is fine.
+ */
+async function checkOutputs(files: readonly string[], options: NormalizeCommandOptions): Promise<void> {
+  const { output, deadLetter } = options;
+  if (output === undefined && deadLetter === undefined) return;
+  /** A regular file's identity, its resolved path when it does not exist yet, else undefined. */
+  const identity = async (path: string): Promise<string | undefined> => {
+    const info = await stat(path).catch(() => undefined);
+    if (info === undefined) return `path:${resolve(path)}`;
+    return info.isFile() ? `inode:${info.dev}:${info.ino}` : undefined;
+  };
+  const inputIds = new Set(await Promise.all(files.filter((f) => f !== "-").map(identity)));
+  inputIds.delete(undefined);
+  for (const path of [output, deadLetter]) {
+    if (path !== undefined && inputIds.has(await identity(path))) {
+      throw new UsageError(`${path} is an input; refusing to overwrite it.`);
+    }
+  }
+  if (output !== undefined && deadLetter !== undefined) {
+    const id = await identity(output);
+    if (id !== undefined && id === (await identity(deadLetter))) {
+      throw new UsageError("--output and --dead-letter must be different files.");
+    }
+  }
+}
+
+class UsageError extends Error {
+  override name = "UsageError";
+}
