@@ -11,6 +11,7 @@ export const ERROR_CODES = {
   ERR_NO_EVENT: "The JSON object is not a Tanium event: it has no `event` key.",
   ERR_FIELD_TYPE: "A field has a value of the wrong type where its type matters.",
   ERR_TOO_DEEP: "The JSON nesting is deeper than the decoder accepts.",
+  ERR_INTERNAL: "tanium-ecs failed on this line (a defect, please report it); the line is kept.",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

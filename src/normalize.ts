@@ -47,12 +47,12 @@ export function normalize(
   options: NormalizeOptions = {},
 ): NormalizeResult {
   const receivedAt = receiveTime(options.receivedAt);
-  const decoded = decodeLine(raw, options.maxBytes ?? DEFAULT_MAX_LINE_BYTES);
-  if (!decoded.ok) return decoded;
-  if (!isRecorderShape(decoded.value)) {
-    return { ok: false, error: normalizeError("ERR_NO_EVENT", "No `event` key was found.") };
-  }
   try {
+    const decoded = decodeLine(raw, options.maxBytes ?? DEFAULT_MAX_LINE_BYTES);
+    if (!decoded.ok) return decoded;
+    if (!isRecorderShape(decoded.value)) {
+      return { ok: false, error: normalizeError("ERR_NO_EVENT", "No `event` key was found.") };
+    }
     const record = readRecorderEvent(decoded.value, decoded.source);
     const result = mapRecorderEvent(record, {
       receivedAt,
@@ -66,7 +66,11 @@ export function normalize(
     if (err instanceof FieldTypeError) {
       return { ok: false, error: normalizeError(err.code, err.message, err.field) };
     }
-    throw err;
+    // A defect must not cost the event nor stop a stream: it becomes a dead letter like bad input.
+    return {
+      ok: false,
+      error: normalizeError("ERR_INTERNAL", err instanceof Error ? err.message : String(err)),
+    };
   }
 }
 

@@ -152,3 +152,16 @@ test("any string, and any mutation of a real event, gives a document or a typed 
     { numRuns: 300 },
   );
 });
+
+test("a defect met while mapping becomes an ERR_INTERNAL error value, not a throw", () => {
+  const booby = {
+    event: "file_open",
+    get fields(): never {
+      throw new Error("boom");
+    },
+  };
+  const result = normalize(booby, { receivedAt });
+  assert.ok(!result.ok);
+  assert.equal(result.error.code, "ERR_INTERNAL");
+  assert.match(result.error.message, /boom/);
+});
