@@ -311,3 +311,22 @@ describe("the progress bar", () => {
     assert.ok(drawn.endsWith("\x1b[2K") || drawn.endsWith("\x1b[0K"), JSON.stringify(drawn.slice(-20)));
   });
 });
+
+describe("a reader that goes away", () => {
+  it("ends quietly with status 0 when stdout is closed early, as `| head` does", async () => {
+    const big = file("many.ndjson", `${RECORDER_LINES.join("\n")}\n`.repeat(400));
+    const result = await new Promise<{ code: number | null; stderr: string }>((done, reject) => {
+      const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "normalize", big], {
+        cwd: REPO_ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stderr = "";
+      child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+      child.stdout.once("data", () => child.stdout.destroy());
+      child.on("error", reject);
+      child.on("close", (code) => done({ code, stderr }));
+    });
+    assert.equal(result.code, 0);
+    assert.doesNotMatch(result.stderr, /broken pipe|EPIPE/);
+  });
+});

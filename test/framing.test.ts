@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { splitAt } from "./helpers.ts";
 import { AutoFramer, JsonArrayFramer, LineFramer, type Frame, type Framer } from "../src/framing/index.ts";
 
 type FramerKind = "lines" | "json-array" | "auto";
@@ -27,19 +28,6 @@ function frames(framer: Framer, chunks: readonly Uint8Array[]): Frame[] {
 
 function bytes(input: string | Uint8Array): Buffer {
   return typeof input === "string" ? Buffer.from(input, "utf8") : Buffer.from(input);
-}
-
-/** The input cut at the given offsets (taken modulo its length, any order, repeats allowed). */
-function split(input: Uint8Array, cuts: readonly number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (input.length + 1)))].sort((a, b) => a - b);
-  const chunks: Uint8Array[] = [];
-  let from = 0;
-  for (const p of points) {
-    chunks.push(input.subarray(from, p));
-    from = p;
-  }
-  chunks.push(input.subarray(from));
-  return chunks;
 }
 
 /** The input in chunks of `size` bytes. */
@@ -334,7 +322,7 @@ describe("framing properties", () => {
             if (!/^[ \t\r]*$/.test(text)) expected.push(line(text, index + 1));
           });
           assert.deepEqual(frames(new LineFramer({ maxBytes: 1 << 20 }), [input]), expected);
-          assert.deepEqual(frames(new LineFramer({ maxBytes: 1 << 20 }), split(input, cuts)), expected);
+          assert.deepEqual(frames(new LineFramer({ maxBytes: 1 << 20 }), splitAt(input, cuts)), expected);
         },
       ),
     );
@@ -352,7 +340,7 @@ describe("framing properties", () => {
         cutsArb,
         (values, pretty, cuts) => {
           const source = pretty ? JSON.stringify(values, null, 2) : JSON.stringify(values);
-          const out = frames(new JsonArrayFramer({ maxBytes: 1 << 20 }), split(bytes(source), cuts));
+          const out = frames(new JsonArrayFramer({ maxBytes: 1 << 20 }), splitAt(bytes(source), cuts));
           const expected: unknown = JSON.parse(source);
           assert.ok(Array.isArray(expected));
           assert.equal(out.length, expected.length);
@@ -388,7 +376,7 @@ describe("framing properties", () => {
         (kind, input, cuts, maxBytes, headBytes) => {
           const framer = makeFramer(kind, maxBytes, headBytes);
           const out: Frame[] = [];
-          for (const chunk of split(input, cuts)) {
+          for (const chunk of splitAt(input, cuts)) {
             framer.push(chunk, out);
             assert.ok(framer.buffered <= maxBytes + 1);
           }
@@ -433,7 +421,7 @@ describe("framing properties", () => {
             ? new JsonArrayFramer({ maxBytes, headBytes })
             : new LineFramer({ maxBytes, headBytes });
           const out: Frame[] = [];
-          for (const chunk of split(input, cuts)) {
+          for (const chunk of splitAt(input, cuts)) {
             framer.push(chunk, out);
             assert.ok(framer.buffered <= maxBytes + 1);
           }

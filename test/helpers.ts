@@ -41,3 +41,16 @@ export function findFixtureFiles(dir: string, inFixtures = false): string[] {
   }
   return found;
 }
+
+/** Bytes cut at the given offsets (taken modulo its length, any order, repeats allowed), as reads would. */
+export function splitAt(input: Uint8Array, cuts: readonly number[]): Uint8Array[] {
+  const points = [...new Set(cuts.map((c) => c % (input.length + 1)))].sort((a, b) => a - b);
+  const chunks: Uint8Array[] = [];
+  let from = 0;
+  for (const p of points) {
+    chunks.push(input.subarray(from, p));
+    from = p;
+  }
+  chunks.push(input.subarray(from));
+  return chunks;
+}

@@ -17,6 +17,7 @@ import { createStats, formatSummary, MAX_TRACKED_KEYS, countKey } from "../src/p
 import { inlineRunner, WorkerPool } from "../src/pipeline/workers.ts";
 import type { Sink } from "../src/sinks/index.ts";
 import { sources, type Source } from "../src/sources/index.ts";
+import { splitAt } from "./helpers.ts";
 
 const RECEIVED_AT = "2024-03-11T10:00:00.000Z";
 const RECORDER_LINES = readFileSync(new URL("../../shared/tanium/samples.ndjson", import.meta.url), "utf8")
@@ -307,19 +308,6 @@ const lineArb = fc.oneof(
 /** Raw bytes with a damaged tail: any byte, including invalid UTF-8 and stray CR/LF. */
 const bytesArb = fc.uint8Array({ maxLength: 300 });
 
-/** Splits bytes at random points, as reads would. */
-function chunked(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const out: Uint8Array[] = [];
-  let at = 0;
-  for (const p of points) {
-    out.push(bytes.subarray(at, p));
-    at = p;
-  }
-  out.push(bytes.subarray(at));
-  return out;
-}
-
 /** Lines holding more than spaces, tabs and a CR: what the framer makes frames of. */
 function nonBlankLines(bytes: Uint8Array): number {
   return Buffer.from(bytes)
@@ -348,7 +336,7 @@ describe("properties", () => {
     await fc.assert(
       fc.asyncProperty(inputArb, async ({ lines, tail, crlf, cuts, maxBytes }) => {
         const bytes = bytesOf(lines, tail, crlf);
-        const { output, dead, stats } = await run([memorySource("p", chunked(bytes, cuts))], { maxBytes });
+        const { output, dead, stats } = await run([memorySource("p", splitAt(bytes, cuts))], { maxBytes });
         for (const line of (output + dead).split("\n").filter((l) => l !== "")) JSON.parse(line);
         const deadCount = dead.split("\n").filter((l) => l !== "").length;
         assert.equal(output.split("\n").filter((l) => l !== "").length, stats.documentsOut);
@@ -368,7 +356,7 @@ describe("properties", () => {
           let bytes = bytesOf(lines, tail, crlf);
           if (asArray)
             bytes = Buffer.from(`\ufeff \n[${lines.filter((l) => l.startsWith("{")).join(",\n")}]`);
-          const chunks = chunked(bytes, cuts);
+          const chunks = splitAt(bytes, cuts);
           const inThread = await run([memorySource("p", chunks)], { maxBytes });
           const pieces = await run([memorySource("p", chunks)], { maxBytes, ...inline(pieceBytes) });
           assert.equal(pieces.output, inThread.output);

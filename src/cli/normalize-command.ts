@@ -7,6 +7,7 @@ import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { DEFAULT_MAX_LINE_BYTES } from "../normalize.ts";
+import { IoError } from "../pipeline/io-error.ts";
 import { runPipeline } from "../pipeline/run.ts";
 import { deadLetterCount, formatSummary } from "../pipeline/stats.ts";
 import { sinks, type Sink } from "../sinks/index.ts";
@@ -108,6 +109,8 @@ export async function normalizeFiles(
     // Flush what was written so far; the first error is the one worth reporting.
     for (const sink of opened) await sink.close().catch(() => {});
     progress.stop();
+    // The reader went away (`… | head`): that is the user's choice, as for any Unix filter, not a failure.
+    if (err instanceof IoError && err.code === "EPIPE" && options.output === undefined) return EXIT_OK;
     process.stderr.write(`tanium-ecs: ${err instanceof Error ? err.message : String(err)}\n`);
     return EXIT_ERROR;
   }
