@@ -114,10 +114,7 @@ function parseObject(text: string): Parsed {
     unsafeKeys = 1;
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    return fail(
-      "ERR_NOT_AN_OBJECT",
-      `Got ${Array.isArray(value) ? "an array" : value === null ? "null" : typeof value}.`,
-    );
+    return fail("ERR_NOT_AN_OBJECT", `Got ${kindOf(value)}.`);
   }
   return { ok: true, value: value as JsonObject, unsafeKeys };
 }
@@ -126,13 +123,14 @@ function parseObject(text: string): Parsed {
 function notAnObject(raw: string): Decoded {
   try {
     const value: unknown = JSON.parse(raw);
-    return fail(
-      "ERR_NOT_AN_OBJECT",
-      `Got ${Array.isArray(value) ? "an array" : value === null ? "null" : typeof value}.`,
-    );
+    return fail("ERR_NOT_AN_OBJECT", `Got ${kindOf(value)}.`);
   } catch (err) {
     return fail("ERR_JSON_SYNTAX", describeError(err));
   }
+}
+
+function kindOf(value: unknown): string {
+  return Array.isArray(value) ? "an array" : value === null ? "null" : typeof value;
 }
 
 function describeError(err: unknown): string {

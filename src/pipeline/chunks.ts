@@ -5,10 +5,10 @@
  * a piece is framed here instead, in a streaming framer, so memory stays bounded whatever the
  * input holds.
  */
-import { LineFramer, type Frame } from "../framing/index.ts";
+import type { Frame, LineFramer } from "../framing/index.ts";
+import { pieceFramer } from "./process.ts";
 
 const LF = 0x0a;
-const NEWLINE = new Uint8Array([LF]);
 
 export type Piece =
   /** Whole lines (the last piece of an input may lack its final newline), for a worker. */
@@ -116,10 +116,8 @@ export class LineChunker {
   }
 
   #startLong(): void {
-    const framer = new LineFramer({ maxBytes: this.#maxBytes });
-    // As in the workers: a leading newline keeps a mid-input line from being read as a BOM.
-    this.#longOffset = this.#started ? -1 : 0;
-    if (this.#started) framer.push(NEWLINE, []);
+    const { framer, lineOffset } = pieceFramer(this.#maxBytes, this.#started);
+    this.#longOffset = lineOffset;
     for (const part of this.#parts) framer.push(part, []);
     this.#long = framer;
     this.#parts = [];

@@ -112,23 +112,31 @@ export function processFrames(
 const NEWLINE = new Uint8Array([0x0a]);
 
 /**
- * Whole lines cut from an input (the workers' unit): framed on their own and numbered from the
- * piece's first line. `continued` says the piece does not start the input; a leading newline is
- * then framed first, so that a fresh framer does not take the piece's first bytes for the
- * input's byte-order mark, and numbers are shifted back by one to make up for it.
+ * A fresh LineFramer for bytes cut from an input. `continued` says they do not start the input;
+ * a leading newline is then framed first, so that the framer does not take their first bytes for
+ * the input's byte-order mark, and `lineOffset` (-1) shifts the numbers back to make up for it.
  */
+export function pieceFramer(
+  maxBytes: number,
+  continued: boolean,
+): { framer: LineFramer; lineOffset: number } {
+  const framer = new LineFramer({ maxBytes });
+  if (continued) framer.push(NEWLINE, []);
+  return { framer, lineOffset: continued ? -1 : 0 };
+}
+
+/** Whole lines cut from an input (the workers' unit): framed on their own, numbered from the piece's first line. */
 export function processLines(
   bytes: Uint8Array,
   continued: boolean,
   receivedAt: string,
   settings: ProcessSettings,
 ): TextBatch {
-  const framer = new LineFramer({ maxBytes: settings.maxBytes });
+  const { framer, lineOffset } = pieceFramer(settings.maxBytes, continued);
   const frames: Frame[] = [];
-  if (continued) framer.push(NEWLINE, frames);
   framer.push(bytes, frames);
   framer.end(frames);
-  const batch = processFrames(frames, receivedAt, settings, continued ? -1 : 0);
+  const batch = processFrames(frames, receivedAt, settings, lineOffset);
   batch.lines = countNewlines(bytes);
   return batch;
 }
