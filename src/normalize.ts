@@ -5,13 +5,18 @@
  */
 import { decodeLine } from "./decoding/envelope.ts";
 import { ECS_VERSION, type EcsDocument } from "./ecs/document.ts";
-import { mapRecorderEvent } from "./ecs/recorder/index.ts";
+import { mapToEcs } from "./ecs/index.ts";
 import { FieldTypeError, normalizeError, type NormalizeError } from "./errors.ts";
-import { isRecorderShape, readRecorderEvent } from "./tanium/recorder/read.ts";
+import { readTanium } from "./tanium/shapes.ts";
 import { toIsoUtc } from "./tanium/values.ts";
 
 /** Default cap on one line, in bytes (UTF-8): 1 MiB. */
 export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
+
+const NO_SHAPE =
+  "Not a Tanium event: none of the keys of a known shape was found (`event`: recorder; " +
+  "`Alert Id` or `Event Name`: Threat Response alert; `table` and `action`: audit row; " +
+  "`Change Type` or `File Path`: Integrity Monitor).";
 
 export interface NormalizeOptions {
   /**
@@ -50,11 +55,9 @@ export function normalize(
   try {
     const decoded = decodeLine(raw, options.maxBytes ?? DEFAULT_MAX_LINE_BYTES);
     if (!decoded.ok) return decoded;
-    if (!isRecorderShape(decoded.value)) {
-      return { ok: false, error: normalizeError("ERR_NO_EVENT", "No `event` key was found.") };
-    }
-    const record = readRecorderEvent(decoded.value, decoded.source);
-    const result = mapRecorderEvent(record, {
+    const record = readTanium(decoded.value, decoded.source);
+    if (record === undefined) return { ok: false, error: normalizeError("ERR_NO_EVENT", NO_SHAPE) };
+    const result = mapToEcs(record, {
       receivedAt,
       text: decoded.text,
       original: options.original !== false,

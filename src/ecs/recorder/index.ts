@@ -7,6 +7,7 @@
 import { hash } from "node:crypto";
 import { basename } from "../../tanium/paths.ts";
 import type { ProcessRecord, RecorderEvent, RecorderFamily } from "../../tanium/recorder/record.ts";
+import type { MapContext, MapResult } from "../context.ts";
 import { ECS_VERSION, type EcsDocument, type EcsProcess, type EcsProcessBase } from "../document.ts";
 import { mapDnsEvent } from "./dns.ts";
 import { mapFileEvent } from "./file.ts";
@@ -16,22 +17,6 @@ import { mapProcessEvent } from "./process.ts";
 import { mapRegistryEvent } from "./registry.ts";
 import { fillRelated } from "./related.ts";
 import { defined, hasMembers, type EventSpec, type FamilyMapper } from "./spec.ts";
-
-export interface MapContext {
-  /** When the line was read, ISO-8601 UTC. */
-  readonly receivedAt: string;
-  /** The raw Tanium JSON text: hashed into `event.id`. */
-  readonly text: string;
-  /** Whether to keep the raw text at `event.original`. */
-  readonly original: boolean;
-  /** What preceded the JSON on the line (a syslog header). */
-  readonly prefix: string | undefined;
-}
-
-export interface MapResult {
-  readonly doc: EcsDocument;
-  readonly unmapped: readonly string[];
-}
 
 const FAMILY_MAPPERS: Readonly<Record<RecorderFamily, FamilyMapper>> = {
   process: mapProcessEvent,

@@ -70,6 +70,7 @@ export function readRecorderEvent(value: Readonly<Record<string, unknown>>, rawT
   }
   const family = Object.hasOwn(RECORDER_EVENTS, name) ? RECORDER_EVENTS[name] : undefined;
   const record: RecorderEvent = {
+    shape: "recorder",
     name,
     family,
     hostname: readString(value.hostname, "hostname"),

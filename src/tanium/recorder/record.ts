@@ -68,6 +68,8 @@ export interface RegistryRecord {
 }
 
 export interface RecorderEvent {
+  /** Which Tanium shape this record was read from (events.md §0): A, the recorder stream. */
+  readonly shape: "recorder";
   /** The Tanium event name, as sent (`process_start`). */
   name: string;
   /** Undefined for an event name this version does not know. */

@@ -1,0 +1,17 @@
+/**
+ * @module ecs
+ * A typed Tanium record → one ECS document, by shape. One mapper module per shape; this switch
+ * is the only place that knows them all.
+ */
+import type { TaniumRecord } from "../tanium/shapes.ts";
+import type { MapContext, MapResult } from "./context.ts";
+import { mapRecorderEvent } from "./recorder/index.ts";
+
+export type { MapContext, MapResult } from "./context.ts";
+
+export function mapToEcs(record: TaniumRecord, context: MapContext): MapResult {
+  switch (record.shape) {
+    case "recorder":
+      return mapRecorderEvent(record, context);
+  }
+}
