@@ -7,7 +7,8 @@
  * its dead letter is compared instead.
  *
  * `UPDATE=1 node --import tsx --test test/golden.test.ts` rewrites each `expected` with the
- * actual output, for a human to review in the diff.
+ * actual output, for a human to review in the diff. `FIXTURES=src/ecs/alert` keeps only the
+ * fixtures whose path contains that text (to update one family without touching the others).
  */
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -21,7 +22,10 @@ import { REPO_ROOT, ecsReference, findFixtureFiles, repoRelative } from "./helpe
 const RECEIVED_AT = "2026-01-01T00:00:00.000Z";
 const UPDATE = process.env.UPDATE === "1";
 
-const files = findFixtureFiles(join(REPO_ROOT, "src"));
+const ONLY = process.env.FIXTURES;
+const files = findFixtureFiles(join(REPO_ROOT, "src")).filter(
+  (file) => ONLY === undefined || repoRelative(file).includes(ONLY),
+);
 
 test("there is at least one golden fixture under src/**/fixtures/", () => {
   assert.ok(
