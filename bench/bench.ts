@@ -4,7 +4,9 @@
  * the same run (the machine is shared and noisy, so ratios are what to compare, not seconds).
  *
  * 1. Library: normalize + JSON.stringify of each line, against a floor of JSON.parse of the same
- *    line + JSON.stringify of an object of the output's size (a real output document).
+ *    line + JSON.stringify of an object of the output's size (a real output document); once for
+ *    the recorder mix and once for an alert-heavy mix (3 Threat Response alerts with deep
+ *    `Match Details` for each recorder event), each against its own floor.
  * 2. Command, end to end over a file: `tanium-ecs normalize FILE -o /dev/null`.
  * 3. Worker threads: `--workers 1` and `--workers 2` over a 1,000,000-line file.
  * Options: --events N (library, default 300000), --lines N (workers file, default 1000000).
@@ -16,7 +18,7 @@ import { join } from "node:path";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { normalize } from "../src/normalize.ts";
-import { generateLines, prng, generateLine } from "./generate.ts";
+import { generateAlertHeavyLines, generateLines, prng, generateLine } from "./generate.ts";
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number): number => {
@@ -38,8 +40,7 @@ function timeIt(run: () => void): number {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
-function library(): { floor: number; lib: number } {
-  const lines = generateLines(EVENTS);
+function library(lines: readonly string[]): { floor: number; lib: number } {
   const receivedAt = "2026-01-01T00:00:00.000Z";
   // The floor serializes output-sized documents: a cycle of 1,024 real ones, so that it does not
   // keep 300k documents alive (that would tax the library's garbage collection, not the floor's).
@@ -109,10 +110,16 @@ async function main(): Promise<void> {
   console.log(
     `tanium-ecs bench on node ${process.version}, ${EVENTS} events (library), ${WORKER_LINES} lines (workers)`,
   );
-  const { floor, lib } = library();
-  console.log(`library   floor (JSON.parse + JSON.stringify): ${fmt(floor)} events/s`);
+  const { floor, lib } = library(generateLines(EVENTS));
+  console.log(`library   recorder mix, floor (JSON.parse + JSON.stringify): ${fmt(floor)} events/s`);
   console.log(
-    `library   normalize + JSON.stringify:         ${fmt(lib)} events/s  = ${(lib / floor).toFixed(2)} x floor (aim >= 0.50)`,
+    `library   recorder mix, normalize + JSON.stringify:         ${fmt(lib)} events/s  = ${(lib / floor).toFixed(2)} x floor (aim >= 0.50)`,
+  );
+  // Alert lines are ~2.4 kB against ~0.6 kB: a third as many keep the run's length comparable.
+  const alerts = library(generateAlertHeavyLines(Math.max(1, Math.round(EVENTS / 3))));
+  console.log(`library   alert-heavy mix, floor:                          ${fmt(alerts.floor)} events/s`);
+  console.log(
+    `library   alert-heavy mix, normalize + JSON.stringify:      ${fmt(alerts.lib)} events/s  = ${(alerts.lib / alerts.floor).toFixed(2)} x floor, ${(alerts.lib / lib).toFixed(2)} x the recorder mix`,
   );
 
   const dir = mkdtempSync(join(tmpdir(), "tanium-ecs-bench-"));
@@ -141,3 +148,5 @@ async function main(): Promise<void> {
 }
 
 await main();
+// 4. The intake server under a loopback load, next to the command (bench/server.ts).
+await (await import("./server.ts")).serverBench();

@@ -171,3 +171,129 @@ export function generateLines(count: number, seed = 42): string[] {
   for (let i = 0; i < count; i++) lines[i] = generateLine(random, i);
   return lines;
 }
+
+/** A process as Threat Response's `Match Details` describes it, with `depth` ancestors below it. */
+function matchProcess(random: Random, windows: boolean, depth: number): Record<string, unknown> {
+  const exe = windows ? pick(random, WIN_EXE) : pick(random, LINUX_EXE);
+  const process: Record<string, unknown> = {
+    pid: int(random, 4, 65000),
+    args: `${exe} --task ${hex(random, 16)}`,
+    file: { fullpath: exe, md5: hex(random, 32) },
+    name: windows ? exe.slice(exe.lastIndexOf("\\") + 1) : exe,
+    ppid: int(random, 1, 65000),
+    user: windows ? "CONTOSO\\jürgen.müller" : "root\\root",
+    start_time: `2024-03-11T0${int(random, 0, 9)}:${int(random, 10, 59)}:${int(random, 10, 59)}.000Z`,
+    recorder_unique_id: signed64(random).slice(1),
+  };
+  if (depth > 0) process.parent = matchProcess(random, windows, depth - 1);
+  return process;
+}
+
+/**
+ * A Threat Response alert line (events.md §3): mostly "Match Alerts Raw" (B2) with a process
+ * match several ancestors deep, some file and port matches, and the older B1 form whose details
+ * travel base64-encoded in `Other Parameters`.
+ */
+export function generateAlertLine(random: Random, index: number): string {
+  const windows = random() < 0.6;
+  const hostname = pick(random, HOSTS);
+  const seconds = index % 86400;
+  const clock = `${String(Math.floor(seconds / 3600)).padStart(2, "0")}:${String(Math.floor(seconds / 60) % 60).padStart(2, "0")}:${String(seconds % 60).padStart(2, "0")}`;
+  const time = `2024-03-11T${clock}.${String(int(random, 0, 999)).padStart(3, "0")}Z`;
+  const kind = random();
+  let match: Record<string, unknown>;
+  if (kind < 0.6) {
+    match = {
+      type: "process",
+      source: "recorder",
+      properties: matchProcess(random, windows, int(random, 3, 12)),
+    };
+  } else if (kind < 0.85) {
+    const path = windows ? pick(random, WIN_FILES) : pick(random, LINUX_FILES);
+    match = {
+      type: "file",
+      source: "at_rest",
+      properties: {
+        md5: hex(random, 32),
+        sha1: hex(random, 40),
+        sha256: hex(random, 64),
+        size: String(int(random, 1, 1e6)),
+        fullpath: path,
+      },
+    };
+  } else {
+    match = {
+      type: "port",
+      source: "recorder",
+      properties: {
+        process: matchProcess(random, windows, 1),
+        local_ip: `192.0.2.${int(random, 1, 254)}`,
+        local_port: int(random, 1024, 65535),
+        remote_ip: `198.51.100.${int(random, 1, 254)}`,
+        remote_port: pick(random, [443, 4444, 8080]),
+      },
+    };
+  }
+  const intelId = int(random, 100, 999);
+  const details = {
+    match: { hash: signed64(random).slice(1), version: 1, ...match },
+    finding: {
+      whats: [{ source_name: match.source, intel_intra_ids: [{ id_v2: signed64(random).slice(1) }] }],
+      domain: "threatresponse",
+      hunt_id: `hunt:${int(random, 1000000, 1000999)}`,
+      intel_id: `${intelId}:${int(random, 1, 9)}:${hex(random, 8)}-${hex(random, 4)}-${hex(random, 4)}-${hex(random, 4)}-${hex(random, 12)}`,
+      first_seen: time,
+      last_seen: time,
+      threat_id: signed64(random).slice(1),
+      finding_id: signed64(random).slice(1),
+      source_name: match.source,
+      system_info: windows
+        ? { os: "Microsoft Windows 11 Enterprise", bits: 64, platform: "Windows", build_number: "22631" }
+        : { os: '"Ubuntu 22.04.4 LTS"', bits: 64, platform: "Linux" },
+    },
+    intel_id: intelId,
+    config_id: int(random, 1000000, 1000999),
+    config_rev_id: int(random, 1, 9),
+  };
+  const guid = `00000000-0000-0000-${hex(random, 4)}-${hex(random, 12)}`;
+  const ip = `10.20.${int(random, 0, 255)}.${int(random, 1, 254)}`;
+  if (random() < 0.2) {
+    const payload = Buffer.from(JSON.stringify(details)).toString("base64");
+    return JSON.stringify({
+      "Computer IP": ip,
+      "Computer Name": hostname,
+      "Event Id": guid,
+      "Event Name": "detect.match",
+      "Other Parameters": `name=Suspicious ${match.type} ${intelId}|source=Tanium Signals|type=tanium-signal 1.0|payload=${payload}`,
+      Priority: pick(random, ["low", "medium", "high", "critical"]),
+      Severity: "info",
+      Timestamp: time,
+      "User Domain": "",
+      "User Id": "",
+      "User Name": "",
+    });
+  }
+  return JSON.stringify({
+    "Alert Id": guid,
+    Timestamp: time,
+    "Computer Name": hostname,
+    "Computer IP": ip,
+    "Intel Id": intelId,
+    "Intel Type": pick(random, ["openioc", "tanium-signal", "yara"]),
+    "Intel Name": `Suspicious ${match.type} ${intelId}`,
+    "Intel Labels": pick(random, ["", "Execution,Defense Evasion", "Persistence"]),
+    "Match Details": details,
+    "MITRE Techniques": pick(random, ["[]", '["T1059.001","T1027"]', '["T1053.005"]']),
+    "Impact Score": random() < 0.3 ? "" : int(random, 1, 10),
+    Link: `https://tanium.example.com/#/threatresponse/alerts?guid=${guid}`,
+  });
+}
+
+/** The alert-heavy mix: three alerts for each recorder event. */
+export function generateAlertHeavyLines(count: number, seed = 43): string[] {
+  const random = prng(seed);
+  const lines: string[] = new Array<string>(count);
+  for (let i = 0; i < count; i++)
+    lines[i] = random() < 0.75 ? generateAlertLine(random, i) : generateLine(random, i);
+  return lines;
+}

@@ -11,6 +11,8 @@ export const ERROR_CODES = {
   ERR_NO_EVENT: "The JSON object is not a Tanium event: it has no `event` key.",
   ERR_FIELD_TYPE: "A field has a value of the wrong type where its type matters.",
   ERR_TOO_DEEP: "The JSON nesting is deeper than the decoder accepts.",
+  ERR_PAYLOAD:
+    "A Threat Response alert's details (the `Other Parameters` payload or a `Match Details` text) are not base64 of a UTF-8 JSON object, or not a JSON object.",
   ERR_INTERNAL: "tanium-ecs failed on this line (a defect, please report it); the line is kept.",
 } as const;
 

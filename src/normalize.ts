@@ -6,6 +6,7 @@
 import { decodeLine } from "./decoding/envelope.ts";
 import { ECS_VERSION, type EcsDocument } from "./ecs/document.ts";
 import { mapToEcs } from "./ecs/index.ts";
+import { ecsLogSyslog } from "./ecs/syslog.ts";
 import { FieldTypeError, normalizeError, type NormalizeError } from "./errors.ts";
 import { readTanium } from "./tanium/shapes.ts";
 import { toIsoUtc } from "./tanium/values.ts";
@@ -64,6 +65,9 @@ export function normalize(
       prefix: decoded.prefix,
     });
     if (decoded.unsafeKeys > 0) (result.doc.tags ??= []).push("tanium_ecs_unsafe_key_removed");
+    // The transport's header, the same for every shape (ECS log.syslog.*).
+    const syslog = decoded.syslog === undefined ? undefined : ecsLogSyslog(decoded.syslog);
+    if (syslog !== undefined) result.doc.log = { ...result.doc.log, syslog };
     return { ok: true, doc: result.doc, unmapped: result.unmapped, unsafeKeys: decoded.unsafeKeys };
   } catch (err) {
     if (err instanceof FieldTypeError) {

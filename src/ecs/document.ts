@@ -16,7 +16,27 @@ export interface EcsUser {
 }
 
 export interface EcsGroup {
+  id?: string;
   name?: string;
+  domain?: string;
+}
+
+/** ECS `user.*` at the top level, where the affected (`target`) and assumed (`effective`) users nest. */
+export interface EcsUserTop extends EcsUser {
+  target?: EcsUser;
+  effective?: EcsUser;
+}
+
+export interface EcsCodeSignature {
+  exists?: boolean;
+  subject_name?: string;
+}
+
+export interface EcsDll {
+  path?: string;
+  name?: string;
+  hash?: EcsHash;
+  code_signature?: EcsCodeSignature;
 }
 
 export interface EcsHash {
@@ -32,9 +52,13 @@ export interface EcsProcessBase {
   command_line?: string;
   entity_id?: string;
   start?: string;
+  end?: string;
+  exit_code?: number;
   hash?: EcsHash;
   user?: EcsUser;
   group?: EcsGroup;
+  working_directory?: string;
+  code_signature?: EcsCodeSignature;
 }
 
 export interface EcsProcess extends EcsProcessBase {
@@ -48,12 +72,44 @@ export interface EcsFile {
   extension?: string;
   mode?: string;
   hash?: EcsHash;
+  code_signature?: EcsCodeSignature;
+  size?: number;
+  mtime?: string;
 }
 
 export interface EcsEndpoint {
   address?: string;
+  domain?: string;
   ip?: string;
   port?: number;
+}
+
+export interface EcsOs {
+  type?: string;
+  platform?: string;
+  full?: string;
+  name?: string;
+  version?: string;
+}
+
+export interface EcsRule {
+  id?: string;
+  uuid?: string;
+  version?: string;
+  name?: string;
+  category?: string;
+  ruleset?: string;
+  description?: string;
+}
+
+/** ECS `threat.*`: the MITRE ATT&CK techniques an alert names. */
+export interface EcsThreat {
+  framework?: string;
+  technique?: {
+    id?: string[];
+    reference?: string[];
+    subtechnique?: { id?: string[]; reference?: string[] };
+  };
 }
 
 export interface EcsDnsAnswer {
@@ -70,18 +126,30 @@ export interface EcsDocument {
     category?: string[];
     type?: string[];
     action?: string;
+    outcome?: string;
+    code?: string;
+    provider?: string;
+    reason?: string;
     module?: string;
     dataset?: string;
     id?: string;
     ingested?: string;
     original?: string;
+    severity?: number;
+    risk_score?: number;
+    url?: string;
+    start?: string;
+    end?: string;
   };
   observer?: { name?: string; product?: string; type?: string; vendor?: string };
-  host?: { hostname?: string; name?: string; id?: string; ip?: string[] };
-  user?: EcsUser;
+  host?: { hostname?: string; name?: string; id?: string; ip?: string[]; os?: EcsOs };
+  rule?: EcsRule;
+  threat?: EcsThreat;
+  user?: EcsUserTop;
   group?: EcsGroup;
   process?: EcsProcess;
   file?: EcsFile;
+  dll?: EcsDll;
   source?: EcsEndpoint;
   destination?: EcsEndpoint;
   network?: { direction?: string; type?: string; protocol?: string };
@@ -94,9 +162,23 @@ export interface EcsDocument {
   registry?: { hive?: string; key?: string; value?: string; path?: string };
   related?: { ip?: string[]; hosts?: string[]; user?: string[]; hash?: string[] };
   error?: { code?: string; message?: string };
-  log?: { file?: { path?: string } };
+  log?: { file?: { path?: string }; syslog?: EcsLogSyslog };
   /** Vendor-only values and unmapped Tanium keys, never dropped. */
   tanium?: TaniumNamespace;
+}
+
+/** ECS `log.syslog.*`: the syslog header the event came behind. */
+export interface EcsLogSyslog {
+  priority?: number;
+  facility?: { code?: number };
+  severity?: { code?: number };
+  version?: string;
+  hostname?: string;
+  appname?: string;
+  procid?: string;
+  msgid?: string;
+  /** RFC 5424 structured data, `{SD-ID: {PARAM-NAME: value}}` (ECS type `flattened`). */
+  structured_data?: Record<string, Record<string, string>>;
 }
 
 export interface TaniumNamespace {
@@ -105,7 +187,18 @@ export interface TaniumNamespace {
   file?: { read_flag?: boolean; source_path?: string; permission?: string };
   /** Whatever preceded the JSON on the line (a syslog header). */
   envelope?: { prefix?: string };
+  /** Windows security-log detail, named as Winlogbeat's `winlog.*` (not an ECS field set). */
+  winlog?: TaniumWinlog;
   /** Where a dead letter came from. */
   input?: { name?: string; line?: number };
   [key: string]: unknown;
+}
+
+export interface TaniumWinlog {
+  channel?: string;
+  event_id?: string;
+  record_id?: string;
+  /** Every EventData item as sent, `-` placeholders included. */
+  event_data?: Record<string, string>;
+  logon?: { type?: string; failure?: { reason?: string; status?: string; sub_status?: string } };
 }

@@ -4,7 +4,10 @@
  * is the only place that knows them all.
  */
 import type { TaniumRecord } from "../tanium/shapes.ts";
+import { mapAlert } from "./alert/index.ts";
+import { mapAudit } from "./audit/index.ts";
 import type { MapContext, MapResult } from "./context.ts";
+import { mapIntegrity } from "./integrity/index.ts";
 import { mapRecorderEvent } from "./recorder/index.ts";
 
 export type { MapContext, MapResult } from "./context.ts";
@@ -13,5 +16,11 @@ export function mapToEcs(record: TaniumRecord, context: MapContext): MapResult {
   switch (record.shape) {
     case "recorder":
       return mapRecorderEvent(record, context);
+    case "alert":
+      return mapAlert(record, context);
+    case "audit":
+      return mapAudit(record, context);
+    case "integrity":
+      return mapIntegrity(record, context);
   }
 }

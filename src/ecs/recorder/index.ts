@@ -10,13 +10,16 @@ import type { ProcessRecord, RecorderEvent, RecorderFamily } from "../../tanium/
 import type { MapContext, MapResult } from "../context.ts";
 import { ECS_VERSION, type EcsDocument, type EcsProcess, type EcsProcessBase } from "../document.ts";
 import { mapDnsEvent } from "./dns.ts";
+import { mapDriverEvent } from "./driver.ts";
 import { mapFileEvent } from "./file.ts";
+import { mapLibraryEvent } from "./library.ts";
 import { renderMessage } from "./message.ts";
 import { mapNetworkEvent } from "./network.ts";
 import { mapProcessEvent } from "./process.ts";
 import { mapRegistryEvent } from "./registry.ts";
 import { fillRelated } from "./related.ts";
-import { defined, hasMembers, type EventSpec, type FamilyMapper } from "./spec.ts";
+import { mapSecurityEvent } from "./security.ts";
+import { defined, hasMembers, listOf, type EventSpec, type FamilyMapper } from "./spec.ts";
 
 const FAMILY_MAPPERS: Readonly<Record<RecorderFamily, FamilyMapper>> = {
   process: mapProcessEvent,
@@ -24,6 +27,9 @@ const FAMILY_MAPPERS: Readonly<Record<RecorderFamily, FamilyMapper>> = {
   network: mapNetworkEvent,
   dns: mapDnsEvent,
   registry: mapRegistryEvent,
+  library: mapLibraryEvent,
+  driver: mapDriverEvent,
+  security: mapSecurityEvent,
 };
 
 /** An event name this version does not know still becomes a document, uncategorized. */
@@ -34,8 +40,9 @@ const OBSERVER = { product: "XEM", type: "sensor", vendor: "Tanium" } as const;
 
 export function mapRecorderEvent(record: RecorderEvent, context: MapContext): MapResult {
   const doc: EcsDocument = {
-    // Event time, else when the process began (process_start), else when the line was read.
-    "@timestamp": record.timestamp ?? record.process.start ?? context.receivedAt,
+    // Event time, else when the process ended (process_end) or began (process_start), else when
+    // the line was read.
+    "@timestamp": record.timestamp ?? record.process.end ?? record.process.start ?? context.receivedAt,
     message: "",
     ecs: { version: ECS_VERSION },
     // Filled in below, once the family's row is known; declared here to keep the key order.
@@ -60,9 +67,14 @@ export function mapRecorderEvent(record: RecorderEvent, context: MapContext): Ma
 
   const spec: EventSpec | undefined =
     record.family === undefined ? undefined : FAMILY_MAPPERS[record.family](record, doc);
-  const event: EcsDocument["event"] =
-    spec === undefined ? { kind: "event" } : { kind: "event", category: [spec.category], type: [spec.type] };
-  event.action = actionOf(record.name);
+  const event: EcsDocument["event"] = { kind: "event" };
+  if (spec?.category !== undefined) event.category = listOf(spec.category);
+  if (spec?.type !== undefined) event.type = listOf(spec.type);
+  event.action = spec?.action ?? actionOf(record.name);
+  if (spec?.outcome !== undefined) event.outcome = spec.outcome;
+  if (spec?.code !== undefined) event.code = spec.code;
+  if (spec?.provider !== undefined) event.provider = spec.provider;
+  if (spec?.reason !== undefined) event.reason = spec.reason;
   event.module = "tanium";
   event.dataset = "tanium.recorder";
   // Same raw event, same id on any machine: lets a store drop a twice-delivered event.
@@ -108,6 +120,8 @@ function processBase(p: ProcessRecord): EcsProcessBase | undefined {
   if (p.commandLine !== undefined) out.command_line = p.commandLine;
   if (p.entityId !== undefined) out.entity_id = p.entityId;
   if (p.start !== undefined) out.start = p.start;
+  if (p.end !== undefined) out.end = p.end;
+  if (p.exitCode !== undefined) out.exit_code = p.exitCode;
   if (p.md5 !== undefined) out.hash = { md5: p.md5 };
   if (p.userName !== undefined) out.user = { name: p.userName };
   if (p.groupName !== undefined) out.group = { name: p.groupName };

@@ -1,12 +1,20 @@
 /**
  * @module ecs/recorder/process
- * `process_start` → ECS process events. The record's process is the started process itself, so
- * it is also the event's `file` (the seed maps the executable there too).
+ * `process_start` and `process_end` (INFERRED name, with `process_exit`/`process_stop`) → ECS
+ * process events. The record's process is the started or ended process itself, so it is also the
+ * event's `file` (the seed maps the executable there too); an end adds `process.exit_code` and
+ * `process.end`.
  * @see https://www.elastic.co/docs/reference/ecs/ecs-process
  */
 import { splitPath } from "../../tanium/paths.ts";
 import type { EventSpec, FamilyMapper } from "./spec.ts";
 import { defined, rowOf } from "./spec.ts";
+
+const ended: EventSpec = {
+  category: "process",
+  type: "end",
+  message: "Process {process.name} ended with exit code {process.exit_code} on {host.hostname}",
+};
 
 export const PROCESS_EVENTS: Readonly<Record<string, EventSpec>> = {
   process_start: {
@@ -14,6 +22,9 @@ export const PROCESS_EVENTS: Readonly<Record<string, EventSpec>> = {
     type: "start",
     message: "New process {process.name} started on {host.hostname}",
   },
+  process_end: ended,
+  process_exit: ended,
+  process_stop: ended,
 };
 
 export const mapProcessEvent: FamilyMapper = (record, doc) => {

@@ -8,6 +8,12 @@
 import type { EventSpec, FamilyMapper } from "./spec.ts";
 import { defined, rowOf } from "./spec.ts";
 
+const deleted: EventSpec = {
+  category: "registry",
+  type: "deletion",
+  message: "Registry key {registry.path} deleted on {host.hostname}",
+};
+
 export const REGISTRY_EVENTS: Readonly<Record<string, EventSpec>> = {
   registry_create: {
     category: "registry",
@@ -19,6 +25,10 @@ export const REGISTRY_EVENTS: Readonly<Record<string, EventSpec>> = {
     type: "change",
     message: "Registry key {registry.path} updated on {host.hostname}",
   },
+  // INFERRED names (events.md §1.2): a key or a value deleted; both read the same keys.
+  registry_delete: deleted,
+  registry_key_delete: deleted,
+  registry_value_delete: deleted,
 };
 
 /** Hive names, upper-cased, in the Win32, abbreviated and kernel (`\REGISTRY\…`) spellings. */

@@ -22,6 +22,8 @@ export function fillRelated(doc: EcsDocument): void {
 
   const user: string[] = [];
   add(user, doc.user?.name);
+  add(user, doc.user?.target?.name);
+  add(user, doc.user?.effective?.name);
   add(user, doc.process?.user?.name);
   add(user, doc.process?.parent?.user?.name);
 
@@ -29,6 +31,7 @@ export function fillRelated(doc: EcsDocument): void {
   addHashes(hash, doc.process?.hash);
   addHashes(hash, doc.process?.parent?.hash);
   addHashes(hash, doc.file?.hash);
+  addHashes(hash, doc.dll?.hash);
 
   const related: NonNullable<EcsDocument["related"]> = {};
   if (ip.length > 0) related.ip = ip;

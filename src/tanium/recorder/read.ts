@@ -17,7 +17,16 @@ import {
   readUid,
   type ValueKind,
 } from "../values.ts";
-import { ACTOR_KEYS, FAMILY_KEYS, RECORDER_EVENTS, type KeySpec, type KeyTable } from "./keys.ts";
+import {
+  ACTOR_KEYS,
+  EVENT_KEYS,
+  FAMILY_KEYS,
+  FAMILY_PREFIXES,
+  RECORDER_EVENTS,
+  type KeySpec,
+  type KeyTable,
+  type PrefixSpec,
+} from "./keys.ts";
 import type { RecorderEvent, RecorderFamily } from "./record.ts";
 
 /** Deepest nesting kept for an unmapped value; deeper input is hostile (and would overflow JSON.stringify). */
@@ -48,13 +57,46 @@ function setter(spec: KeySpec): (record: RecorderEvent, value: unknown) => void 
   };
 }
 
-const COMPILED: Readonly<Record<RecorderFamily, CompiledTable>> = {
-  process: compile(FAMILY_KEYS.process),
-  file: compile(FAMILY_KEYS.file),
-  network: compile(FAMILY_KEYS.network),
-  dns: compile(FAMILY_KEYS.dns),
-  registry: compile(FAMILY_KEYS.registry),
-};
+interface CompiledPrefix extends PrefixSpec {
+  /** Adds one suffix and its value to the map at the spec's path, creating it on first use. */
+  readonly add: (record: RecorderEvent, suffix: string, value: string) => void;
+}
+
+/** The map at a prefix's path is null-prototype: its keys come from the input. */
+function compilePrefix(spec: PrefixSpec): CompiledPrefix {
+  const segments = spec.to.split(".");
+  return {
+    ...spec,
+    add(record, suffix, value) {
+      let node = record as unknown as Node;
+      for (const segment of segments) {
+        node = (node[segment] ??= Object.create(null) as Node) as Node;
+      }
+      node[suffix] = value;
+    },
+  };
+}
+
+// Tables are shared between families (library and driver), so each is compiled once.
+const compiledTables = new Map<KeyTable, CompiledTable>();
+function compileOnce(table: KeyTable): CompiledTable {
+  let compiled = compiledTables.get(table);
+  if (compiled === undefined) {
+    compiled = compile(table);
+    compiledTables.set(table, compiled);
+  }
+  return compiled;
+}
+
+const COMPILED = Object.fromEntries(
+  Object.entries(FAMILY_KEYS).map(([family, table]) => [family, compileOnce(table)]),
+) as Readonly<Record<RecorderFamily, CompiledTable>>;
+const COMPILED_BY_NAME: ReadonlyMap<string, CompiledTable> = new Map(
+  Object.entries(EVENT_KEYS).map(([name, table]) => [name, compileOnce(table)]),
+);
+const COMPILED_PREFIXES: ReadonlyMap<RecorderFamily, CompiledPrefix> = new Map(
+  Object.entries(FAMILY_PREFIXES).map(([family, spec]) => [family as RecorderFamily, compilePrefix(spec)]),
+);
 const UNKNOWN_EVENT_KEYS = compile(ACTOR_KEYS);
 
 export function isRecorderShape(value: Readonly<Record<string, unknown>>): boolean {
@@ -83,17 +125,20 @@ export function readRecorderEvent(value: Readonly<Record<string, unknown>>, rawT
     connection: {},
     dns: {},
     registry: {},
+    image: {},
+    windows: {},
     unmapped: undefined,
     unmappedKeys: [],
   };
-  const table = family === undefined ? UNKNOWN_EVENT_KEYS : COMPILED[family];
+  const table = family === undefined ? UNKNOWN_EVENT_KEYS : (COMPILED_BY_NAME.get(name) ?? COMPILED[family]);
+  const prefix = family === undefined ? undefined : COMPILED_PREFIXES.get(family);
   const raw = fields as Record<string, unknown>;
   // for-in is safe here: a JSON.parse object has only own, plain members.
   for (const key in raw) {
     const item = raw[key];
     const spec = table.get(key);
     if (spec === undefined) {
-      keepUnmapped(record, key, item);
+      if (prefix === undefined || !readPrefixed(record, prefix, key, item)) keepUnmapped(record, key, item);
       continue;
     }
     const typed = readValue(spec.kind, item, `fields.${key}`, key, rawText);
@@ -123,6 +168,21 @@ function readValue(kind: ValueKind, value: unknown, field: string, key: string, 
     case "uid":
       return readUid(value, field);
   }
+}
+
+/**
+ * A prefixed key with a scalar value goes into the prefix's map as text (Windows EventData is
+ * text; a sender may still write numbers). Null is no value. Anything else, or the bare prefix,
+ * is left to the caller to keep unmapped: nothing is dropped, and no object enters the map.
+ */
+function readPrefixed(record: RecorderEvent, prefix: CompiledPrefix, key: string, value: unknown): boolean {
+  if (key.length <= prefix.prefix.length || !key.startsWith(prefix.prefix)) return false;
+  if (value === null) return true;
+  if (typeof value === "string") prefix.add(record, key.slice(prefix.prefix.length), value);
+  else if (typeof value === "number" || typeof value === "boolean") {
+    prefix.add(record, key.slice(prefix.prefix.length), String(value));
+  } else return false;
+  return true;
 }
 
 function keepUnmapped(record: RecorderEvent, key: string, value: unknown): void {

@@ -5,7 +5,8 @@
  */
 
 /** The event families of the recorder; each has one reading table and one mapper per schema. */
-export type RecorderFamily = "process" | "file" | "network" | "dns" | "registry";
+export type RecorderFamily =
+  "process" | "file" | "network" | "dns" | "registry" | "library" | "driver" | "security";
 
 export interface ProcessRecord {
   pid?: number;
@@ -17,6 +18,9 @@ export interface ProcessRecord {
   md5?: string;
   /** `create_time`, in UTC. */
   start?: string;
+  /** `process_end` (INFERRED, events.md §1.2: the TR API's `endTime`, `exitCode`): when it ended, in UTC. */
+  end?: string;
+  exitCode?: number;
   /** The account the process runs as, and its group. */
   userName?: string;
   groupName?: string;
@@ -67,6 +71,34 @@ export interface RegistryRecord {
   valueName?: string;
 }
 
+/**
+ * The module of an `image_load` (a library) or `driver_load` (a driver) event, INFERRED from the
+ * TR API's Image and Driver records (`imagePath`, `imageLoaded`, `hashes`, `signature`, `signed`).
+ */
+export interface ModuleRecord {
+  fullPath?: string;
+  md5?: string;
+  sha1?: string;
+  sha256?: string;
+  /** Whether the module carries a signature; nothing says the signature was checked. */
+  signed?: boolean;
+  /** The signature as text, in the sample the signer's name. */
+  signature?: string;
+}
+
+/**
+ * A Windows security-log event as the recorder flattens it (INFERRED name, keys from GCH-TH):
+ * `event_id`, `record_id` and each EventData item as `event__<Name>`.
+ */
+export interface WindowsEventRecord {
+  /** The Windows event id (4624). */
+  eventId?: number;
+  /** The record number in the event log: an unsigned 64-bit counter, kept as text. */
+  recordId?: string;
+  /** EventData by Windows name (`TargetUserName`), values as sent (text, `-` for none), null-prototype. */
+  data?: Record<string, string>;
+}
+
 export interface RecorderEvent {
   /** Which Tanium shape this record was read from (events.md §0): A, the recorder stream. */
   readonly shape: "recorder";
@@ -86,6 +118,8 @@ export interface RecorderEvent {
   connection: ConnectionRecord;
   dns: DnsRecord;
   registry: RegistryRecord;
+  image: ModuleRecord;
+  windows: WindowsEventRecord;
   /** Keys of `fields` no reading table claims, with their values (a null-prototype object). */
   unmapped: Record<string, unknown> | undefined;
   unmappedKeys: string[];
