@@ -8,7 +8,7 @@ export const ERROR_CODES = {
   ERR_LINE_TOO_LONG: "The line is longer than the size limit.",
   ERR_JSON_SYNTAX: "The line is not valid JSON.",
   ERR_NOT_AN_OBJECT: "The JSON value is not an object.",
-  ERR_NO_EVENT: "The JSON object is not a Tanium event: it has no `event` key.",
+  ERR_NO_EVENT: "The JSON object is none of the Tanium shapes tanium-ecs knows.",
   ERR_FIELD_TYPE: "A field has a value of the wrong type where its type matters.",
   ERR_TOO_DEEP: "The JSON nesting is deeper than the decoder accepts.",
   ERR_PAYLOAD:

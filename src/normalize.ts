@@ -15,7 +15,7 @@ import { toIsoUtc } from "./tanium/values.ts";
 export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
 
 const NO_SHAPE =
-  "Not a Tanium event: none of the keys of a known shape was found (`event`: recorder; " +
+  "None of the keys that mark a shape was found (`event`: recorder; " +
   "`Alert Id` or `Event Name`: Threat Response alert; `table` and `action`: audit row; " +
   "`Change Type` or `File Path`: Integrity Monitor).";
 
@@ -103,7 +103,9 @@ export function deadLetter(error: NormalizeError, context: DeadLetterContext): E
     event: {
       kind: "pipeline_error",
       module: "tanium",
-      dataset: "tanium.recorder",
+      // Not `tanium.recorder`: a line that failed may have been any shape; searches for one shape's
+      // documents must not meet another shape's failures.
+      dataset: "tanium.dead_letter",
       ingested: receivedAt,
       original: context.original,
     },
