@@ -5,7 +5,11 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { exportCommand } from "./export-command.ts";
 import { normalizeCommand } from "./normalize-command.ts";
+import { queryCommand } from "./query-command.ts";
+import { replayCommand } from "./replay-command.ts";
+import { serveCommand } from "./serve-command.ts";
 
 /** Read at run time: the same relative path works from src/cli and from dist/cli. */
 function packageVersion(): string {
@@ -35,6 +39,9 @@ export function createProgram(): Command {
       .version(packageVersion()),
   );
   program.addCommand(withCliDefaults(normalizeCommand()));
+  program.addCommand(withCliDefaults(serveCommand()));
+  for (const command of [queryCommand(), replayCommand(), exportCommand()])
+    program.addCommand(withCliDefaults(command));
   return program;
 }
 

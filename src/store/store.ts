@@ -38,6 +38,40 @@ export interface QueryResult {
   readonly columns: readonly string[];
   /** JSON-safe values: BIGINT as number when safe else string, timestamps as ISO-8601 strings. */
   readonly rows: readonly (readonly unknown[])[];
+  /** The SQL type of each column (`VARCHAR`, `BIGINT`, `TIMESTAMP WITH TIME ZONE`…), when known. */
+  readonly types?: readonly string[];
+  /** True when the result had more rows than the store's row cap and was cut there. */
+  readonly truncated?: boolean;
+}
+
+export interface QueryOptions {
+  /** Cap on the rows returned (the store's default when absent). */
+  readonly maxRows?: number;
+}
+
+/** What `replay` did: dead letters that now normalize moved to `events`, the rest left in place. */
+export interface ReplayResult {
+  readonly replayed: number;
+  readonly stillFailing: number;
+  /** Still failing, by their (current) error code. */
+  readonly failingByCode: Readonly<Record<string, number>>;
+}
+
+export type ExportFormat = "ndjson" | "parquet";
+
+export interface ExportRequest {
+  readonly format: ExportFormat;
+  /** Only events with `@timestamp` at or after this instant (ISO-8601). */
+  readonly since?: string;
+}
+
+/** An export written to a temporary file owned by the store; `dispose` removes it. */
+export interface ExportedFile {
+  readonly path: string;
+  readonly rows: number;
+  readonly format: ExportFormat;
+  readonly contentType: string;
+  dispose(): Promise<void>;
 }
 
 export interface EventStore {
@@ -46,7 +80,13 @@ export interface EventStore {
   /** Store one batch in one transaction; resolves once committed, rejects if nothing was stored. */
   write(batch: StoreBatch): Promise<WriteResult>;
   /** Read-only SQL over `events` and `dead_letters`; a statement that writes is refused. */
-  query(sql: string): Promise<QueryResult>;
+  query(sql: string, options?: QueryOptions): Promise<QueryResult>;
+  /**
+   * Optional capabilities (a store that lacks one answers 501 on its `/api/*` route): run the dead
+   * letters through the current normalizer again; write the events to a file for a data lake.
+   */
+  replay?(): Promise<ReplayResult>;
+  exportFile?(request: ExportRequest): Promise<ExportedFile>;
   /** Commit what is pending and release the database. */
   close(): Promise<void>;
 }

@@ -1,0 +1,98 @@
+/**
+ * @module cli/export-command
+ * `tanium-ecs export --format ndjson|parquet [--since …] --out FILE`: the stored events for a data
+ * lake. NDJSON: each stored ECS document, one per line. Parquet: the typed columns of `events`
+ * plus `doc` (the document as JSON text), written by DuckDB. Through the running server
+ * (`POST /api/export`, the bytes streamed to FILE) when one answers at `--server`, else on
+ * `--data`. Exit status 0, or 1 on an error (FILE is then removed, never left half written).
+ */
+import { createReadStream, createWriteStream } from "node:fs";
+import { rm } from "node:fs/promises";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import { Command, Option } from "commander";
+import {
+  CliError,
+  DEFAULT_DATA_DIR,
+  DEFAULT_SERVER,
+  openDataDir,
+  postToServer,
+  serverListening,
+  type StoreClientOptions,
+} from "../store/client.ts";
+import type { ExportFormat } from "../store/store.ts";
+import { sinceInstant } from "./query-command.ts";
+
+export const EXIT_OK = 0;
+export const EXIT_ERROR = 1;
+
+export interface ExportCommandOptions extends StoreClientOptions {
+  format: ExportFormat;
+  since?: string;
+  out: string;
+}
+
+export function exportCommand(): Command {
+  return new Command("export")
+    .description("Write the stored events to a file: ECS NDJSON, or Parquet (typed columns + doc).")
+    .addOption(
+      new Option("--format <format>", "ndjson or parquet").choices(["ndjson", "parquet"]).default("ndjson"),
+    )
+    .option("--since <age>", "only events since 30m, 1h, 2d, 1w ago, or an ISO-8601 instant")
+    .requiredOption("--out <file>", "the file to write")
+    .option("--data <dir>", "the data folder, used when no server answers", DEFAULT_DATA_DIR)
+    .option("--server <url>", "the running server to ask first", DEFAULT_SERVER)
+    .option("--token <token>", "bearer token for the server (default: $TANIUM_ECS_TOKEN)")
+    .action(async (options: ExportCommandOptions) => {
+      process.exitCode = await runExport(options);
+    });
+}
+
+export async function runExport(options: ExportCommandOptions): Promise<number> {
+  try {
+    const since = options.since === undefined ? undefined : sinceInstant(options.since, new Date());
+    const rows = await exportTo(options, since);
+    process.stderr.write(`exported ${rows ?? "?"} events to ${options.out} (${options.format})\n`);
+    return EXIT_OK;
+  } catch (err) {
+    process.stderr.write(`tanium-ecs: ${err instanceof Error ? err.message : String(err)}\n`);
+    return err instanceof CliError ? err.exitCode : EXIT_ERROR;
+  }
+}
+
+/** Writes the export to `--out`; returns the row count when known. */
+async function exportTo(
+  options: ExportCommandOptions,
+  since: string | undefined,
+): Promise<number | undefined> {
+  const request = { format: options.format, ...(since === undefined ? {} : { since }) };
+  if (await serverListening(options.server)) {
+    const response = await postToServer(options, "/api/export", request);
+    if (response.body === null) throw new CliError("The server sent no export.");
+    await save(Readable.fromWeb(response.body as WebReadableStream), options.out);
+    const rows = Number(response.headers.get("x-export-rows"));
+    return Number.isFinite(rows) ? rows : undefined;
+  }
+  const store = await openDataDir(options, true);
+  try {
+    const file = await store.exportFile(request);
+    try {
+      await save(createReadStream(file.path), options.out);
+      return file.rows;
+    } finally {
+      await file.dispose();
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+async function save(source: Readable, out: string): Promise<void> {
+  try {
+    await pipeline(source, createWriteStream(out));
+  } catch (err) {
+    await rm(out, { force: true });
+    throw err;
+  }
+}

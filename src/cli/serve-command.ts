@@ -1,0 +1,124 @@
+/**
+ * @module cli/serve-command
+ * `tanium-ecs serve`: the intake server (HTTP, TCP, UDP → normalize → DuckDB). With no flag it
+ * listens on loopback (HTTP 9580, TCP 9581, UDP 9582) and stores in `./tanium-data`. Settings
+ * come from defaults, `--config FILE` (YAML or JSON), `TANIUM_ECS_TOKEN`, then the flags.
+ * SIGTERM/SIGINT: stop accepting, drain, commit, close, exit 0 (a second signal exits 1 at once).
+ * Exit 1 on a bad setting or when a listener cannot bind.
+ */
+import { Command } from "commander";
+import {
+  ConfigError,
+  DEFAULTS,
+  readConfigFile,
+  resolveConfig,
+  TOKEN_ENV,
+  type ConfigKey,
+  type RawSettings,
+} from "../server/config.ts";
+import { startServer } from "../server/server.ts";
+
+/** Each flag is a config key: its long name without `--`. */
+const FLAGS: readonly [ConfigKey, string, string][] = [
+  ["http", "<addr:port|off>", `HTTP listener (default ${DEFAULTS.http})`],
+  ["tcp", "<addr:port|off>", `TCP listener, newline or octet-counted framing (default ${DEFAULTS.tcp})`],
+  ["udp", "<addr:port|off>", `UDP listener, one datagram per event (default ${DEFAULTS.udp})`],
+  ["data", "<dir>", `data directory holding events.duckdb (default ${DEFAULTS.data})`],
+  ["token", "<token>", `shared secret for HTTP (or env ${TOKEN_ENV}); without one, loopback only`],
+  ["token-header", "<name>", "also accept the token in this header (e.g. X-Tanium-Token)"],
+  ["tls-cert", "<file>", "PEM certificate: HTTPS and TLS over TCP"],
+  ["tls-key", "<file>", "PEM private key for --tls-cert"],
+  [
+    "max-body-bytes",
+    "<n>",
+    `cap on an HTTP body after decompression (default ${DEFAULTS["max-body-bytes"]})`,
+  ],
+  ["max-line-bytes", "<n>", `cap on one event (default ${DEFAULTS["max-line-bytes"]})`],
+  [
+    "queue-max",
+    "<n>",
+    `events received and not committed before intake pushes back (default ${DEFAULTS["queue-max"]})`,
+  ],
+  ["queue-max-bytes", "<n>", `the same cap in bytes (default ${DEFAULTS["queue-max-bytes"]})`],
+  ["batch-max", "<n>", `events per store transaction (default ${DEFAULTS["batch-max"]})`],
+  ["batch-ms", "<n>", `how long a batch waits to fill, ms (default ${DEFAULTS["batch-ms"]})`],
+  ["max-connections", "<n>", `open TCP connections (default ${DEFAULTS["max-connections"]})`],
+  [
+    "max-connection-bytes",
+    "<n>",
+    `uncommitted bytes per TCP connection before it is paused (default ${DEFAULTS["max-connection-bytes"]})`,
+  ],
+  [
+    "idle-timeout",
+    "<seconds>",
+    `close a silent TCP connection after this long (default ${DEFAULTS["idle-timeout"]})`,
+  ],
+  ["log-level", "<level>", "fatal, error, warn, info, debug, trace or silent (default info)"],
+];
+
+function camel(key: string): string {
+  return key.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+export function serveCommand(): Command {
+  const command = new Command("serve")
+    .description(
+      "Receive Tanium Connect events over HTTP, TCP and UDP, normalize them and store them in DuckDB.",
+    )
+    .option("--config <file>", "settings file, YAML or JSON, keys named as these flags (flags win)");
+  for (const [key, arg, help] of FLAGS) command.option(`--${key} ${arg}`, help);
+  command.action(async (options: Record<string, unknown>) => {
+    process.exitCode = await serve(command, options);
+  });
+  return command;
+}
+
+async function serve(command: Command, options: Record<string, unknown>): Promise<number> {
+  let config;
+  try {
+    const flags: RawSettings = {};
+    for (const [key] of FLAGS) {
+      const name = camel(key);
+      if (command.getOptionValueSource(name) === "cli") flags[key] = options[name];
+    }
+    const file = typeof options.config === "string" ? options.config : undefined;
+    config = resolveConfig({
+      ...(file === undefined ? {} : { file: { path: file, settings: readConfigFile(file) } }),
+      env: process.env,
+      flags,
+    });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`tanium-ecs serve: ${err.message}\n`);
+    return 1;
+  }
+
+  let handle;
+  try {
+    handle = await startServer(config);
+  } catch (err) {
+    process.stderr.write(`tanium-ecs serve: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+  const server = handle;
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        server.logger.warn({ signal }, "second signal: exiting without draining");
+        process.exit(1);
+      }
+      stopping = true;
+      server.logger.info({ signal }, "signal received");
+      server.close().then(resolve, (err: unknown) => {
+        server.logger.error({ err }, "shutdown failed");
+        process.exitCode = 1;
+        resolve();
+      });
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+  });
+  // Timers of the metrics and of idle sockets must not keep a stopped server alive.
+  process.exit(process.exitCode ?? 0);
+}

@@ -1,0 +1,171 @@
+/**
+ * @module server/batcher
+ * The bounded intake queue shared by every input. Submissions (an HTTP body, a TCP read, a
+ * datagram) are grouped into batches of up to `batchMax` items, or whatever came within `batchMs`,
+ * and each batch is one `store.write` (one transaction). A submitter's promise resolves only once
+ * the batch holding its items is committed: that is what HTTP acknowledges.
+ *
+ * The queue counts what is received and not yet committed (waiting or being written), in items
+ * and in bytes. Past either cap it is `full`, and each input reacts in its own way: HTTP answers
+ * 503 + Retry-After, TCP stops reading its sockets until there is room (the sender's TCP window
+ * fills: back-pressure, nothing dropped), UDP drops the datagram and counts it (UDP has no way to
+ * slow a sender down). Submissions already accepted are never dropped, so the queue can go past
+ * its cap by what the inputs had in hand when it filled (one body, one read per connection).
+ */
+import type { EventStore, StoreBatch } from "../store/store.ts";
+import type { ServerMetrics } from "./metrics.ts";
+import type { Submission } from "./prepare.ts";
+
+export interface IntakeOptions {
+  /** Items (documents + dead letters) per batch; a larger submission is one batch of its own. */
+  readonly batchMax: number;
+  /** How long the first item of a batch waits for more. */
+  readonly batchMs: number;
+  /** Items queued or being written above which the queue is full. */
+  readonly queueMax: number;
+  /** The same, in bytes of received text. */
+  readonly queueMaxBytes: number;
+  /**
+   * Batches handed to the store at once. Two: the store serializes (stringifies) the next batch
+   * while the one before commits; more would only queue inside the store, out of our count.
+   */
+  readonly maxInFlight?: number;
+}
+
+export interface Committed {
+  /** Documents stored or already stored (a redelivery of the same `event.id`). */
+  readonly accepted: number;
+  readonly deadLetters: number;
+}
+
+interface Waiting {
+  readonly submission: Submission;
+  readonly items: number;
+  readonly resolve: (value: Committed) => void;
+  readonly reject: (reason: unknown) => void;
+}
+
+export class Intake {
+  readonly #store: EventStore;
+  readonly #metrics: ServerMetrics;
+  readonly #options: Required<IntakeOptions>;
+  #waiting: Waiting[] = [];
+  /** Items in `#waiting`. */
+  #waitingItems = 0;
+  /** Items and bytes received and not yet committed (waiting or in flight). */
+  #depth = 0;
+  #depthBytes = 0;
+  #inFlight = 0;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #roomListeners = new Set<() => void>();
+  readonly #idleListeners = new Set<() => void>();
+  #draining = false;
+
+  constructor(store: EventStore, metrics: ServerMetrics, options: IntakeOptions) {
+    this.#store = store;
+    this.#metrics = metrics;
+    this.#options = { maxInFlight: 2, ...options };
+  }
+
+  /** Items received and not yet committed. */
+  get depth(): number {
+    return this.#depth;
+  }
+
+  /** Whether new intake must wait (TCP), be refused (HTTP) or be dropped (UDP). */
+  get full(): boolean {
+    return this.#depth >= this.#options.queueMax || this.#depthBytes >= this.#options.queueMaxBytes;
+  }
+
+  /** Calls `listener` each time the queue goes from full to not full; returns the unsubscribe. */
+  onRoom(listener: () => void): () => void {
+    this.#roomListeners.add(listener);
+    return () => this.#roomListeners.delete(listener);
+  }
+
+  /** Queues a submission; resolves once all its items are committed, rejects if the write failed. */
+  submit(submission: Submission): Promise<Committed> {
+    const items = submission.docs.length + submission.deadLetters.length;
+    if (items === 0) return Promise.resolve({ accepted: 0, deadLetters: 0 });
+    return new Promise<Committed>((resolve, reject) => {
+      this.#waiting.push({ submission, items, resolve, reject });
+      this.#waitingItems += items;
+      this.#depth += items;
+      this.#depthBytes += submission.bytes;
+      this.#metrics.queueDepth.set(this.#depth);
+      if (this.#draining || this.#waitingItems >= this.#options.batchMax || this.#options.batchMs === 0) {
+        this.#flush();
+      } else {
+        this.#timer ??= setTimeout(() => {
+          this.#timer = undefined;
+          this.#flush();
+        }, this.#options.batchMs);
+      }
+    });
+  }
+
+  /** Writes everything queued now, without waiting for batches to fill; resolves once all is committed. */
+  async drain(): Promise<void> {
+    this.#draining = true;
+    this.#flush();
+    if (this.#depth === 0) return;
+    await new Promise<void>((resolve) => this.#idleListeners.add(resolve));
+  }
+
+  #flush(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    while (this.#waiting.length > 0 && this.#inFlight < this.#options.maxInFlight) {
+      // Whole submissions, at least one, up to batchMax items.
+      let take = 0;
+      let items = 0;
+      while (take < this.#waiting.length) {
+        const next = this.#waiting[take]!;
+        if (take > 0 && items + next.items > this.#options.batchMax) break;
+        items += next.items;
+        take++;
+      }
+      const batch = this.#waiting.splice(0, take);
+      this.#waitingItems -= items;
+      void this.#write(batch, items);
+    }
+  }
+
+  async #write(batch: Waiting[], items: number): Promise<void> {
+    this.#inFlight++;
+    const docs = batch.length === 1 ? batch[0]!.submission.docs : batch.flatMap((w) => w.submission.docs);
+    const deadLetters =
+      batch.length === 1 ? batch[0]!.submission.deadLetters : batch.flatMap((w) => w.submission.deadLetters);
+    const storeBatch: StoreBatch = { docs, deadLetters };
+    const stopTimer = this.#metrics.batchCommitSeconds.startTimer();
+    try {
+      await this.#store.write(storeBatch);
+      stopTimer();
+      this.#metrics.documents.inc(docs.length);
+      for (const row of deadLetters) this.#metrics.deadLetters.inc({ code: row.code });
+      let unmapped = 0;
+      for (const w of batch) unmapped += w.submission.unmappedKeys;
+      if (unmapped > 0) this.#metrics.unmappedKeys.inc(unmapped);
+      for (const w of batch) {
+        w.resolve({ accepted: w.submission.docs.length, deadLetters: w.submission.deadLetters.length });
+      }
+    } catch (err) {
+      for (const w of batch) w.reject(err);
+    } finally {
+      const wasFull = this.full;
+      this.#inFlight--;
+      this.#depth -= items;
+      for (const w of batch) this.#depthBytes -= w.submission.bytes;
+      this.#metrics.queueDepth.set(this.#depth);
+      // What waited for a free slot goes now: under load, batches form while the store commits.
+      if (this.#waiting.length > 0) this.#flush();
+      if (wasFull && !this.full) for (const listener of [...this.#roomListeners]) listener();
+      if (this.#depth === 0) {
+        for (const listener of [...this.#idleListeners]) listener();
+        this.#idleListeners.clear();
+      }
+    }
+  }
+}

@@ -1,0 +1,325 @@
+/**
+ * @module server/inputs/http
+ * The HTTP input (fastify), for Tanium Connect HTTP destinations and scripts:
+ * - `POST /ingest`: `application/json` (one array of events or one event), `application/x-ndjson`
+ *   or `text/plain` (one event per line); `Content-Encoding: gzip` or `deflate`, decompressed as a
+ *   stream with the body cap applied to the decompressed bytes (a gzip bomb costs at most the cap).
+ *   `200 {"accepted", "dead_letters"}` only once the batch is committed; 401, 413, 415, 503
+ *   (+ Retry-After) with `{"error": {"code", "message"}}`.
+ * - `GET /healthz` (no auth), `GET /metrics` (Prometheus text, no auth: it holds counts, no data).
+ * - The store's `/api/*` routes (`server/api.ts`), behind the same token as `/ingest`.
+ */
+import type { AddressInfo } from "node:net";
+import type { Readable } from "node:stream";
+import { createGunzip, createInflate } from "node:zlib";
+import fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import { JsonArrayFramer, LineFramer, type Frame, type Framer } from "../../framing/index.ts";
+import { asBuffer, FrameBytes } from "../../framing/lines.ts";
+import type { EventStore } from "../../store/store.ts";
+import { apiRoutes } from "../api.ts";
+import { createAuth } from "../auth.ts";
+import { formatAddress } from "../config.ts";
+import { prepare } from "../prepare.ts";
+import type { Input, InputFactory, ListenOptions, TlsFiles } from "./input.ts";
+
+export interface HttpInputOptions extends ListenOptions {
+  readonly store: EventStore;
+  readonly token: string | undefined;
+  readonly tokenHeader: string | undefined;
+  readonly tls: TlsFiles | undefined;
+  /** Cap on a request body, after decompression. */
+  readonly maxBodyBytes: number;
+  /** Seconds a client is told to wait after a 503. */
+  readonly retryAfterSeconds?: number;
+  /** True once shutdown began: /healthz then answers 503. */
+  readonly draining: () => boolean;
+}
+
+const JSON_TYPES = new Set(["application/json"]);
+const LINE_TYPES = new Set(["application/x-ndjson", "application/ndjson", "text/plain"]);
+const ENCODINGS = new Set(["identity", "gzip", "x-gzip", "deflate"]);
+const HEAD_BYTES = 65536;
+
+/** A request refused with a status and a stable code. */
+class HttpFailure extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+function errorBody(code: string, message: string): { error: { code: string; message: string } } {
+  return { error: { code, message } };
+}
+
+export const http: InputFactory<HttpInputOptions> = async (options, context) => {
+  const { intake, metrics, logger } = context;
+  const { store, maxBodyBytes, maxLineBytes } = options;
+  const retryAfter = String(options.retryAfterSeconds ?? 1);
+  const authorized = createAuth({ token: options.token, tokenHeader: options.tokenHeader });
+
+  const settings = {
+    logger: false,
+    // The /api routes' JSON bodies; /ingest reads its body itself, with its own cap.
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+    forceCloseConnections: "idle" as const,
+  };
+  // fastify's types tell the HTTPS instance apart; the routes do not care which it is.
+  const app = (options.tls === undefined
+    ? fastify(settings)
+    : fastify({
+        ...settings,
+        https: { cert: options.tls.cert, key: options.tls.key },
+      })) as unknown as FastifyInstance;
+
+  const fail = (reply: FastifyReply, failure: HttpFailure): FastifyReply => {
+    metrics.httpRejected.inc({ status: String(failure.status) });
+    if (failure.status === 503) reply.header("retry-after", retryAfter);
+    return reply.code(failure.status).type("application/json").send(errorBody(failure.code, failure.message));
+  };
+
+  app.setErrorHandler((err: { statusCode?: number; code?: string; message?: string }, _request, reply) => {
+    const status = typeof err.statusCode === "number" && err.statusCode >= 400 ? err.statusCode : 500;
+    if (status >= 500) logger.error({ err }, "request failed");
+    return reply
+      .code(status)
+      .type("application/json")
+      .send(errorBody(err.code ?? "ERR_INTERNAL", err.message ?? "Internal error."));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .code(404)
+      .type("application/json")
+      .send(errorBody("ERR_NOT_FOUND", `No route ${request.method} ${request.url}.`)),
+  );
+
+  let closing = false;
+  // A keep-alive connection that was busy when closing began would otherwise hold `close()` for
+  // the keep-alive timeout: its last answer tells the client to hang up.
+  app.addHook("onSend", async (_request, reply) => {
+    if (closing) reply.header("connection", "close");
+  });
+
+  app.get("/healthz", async (_request, reply) => {
+    if (options.draining()) {
+      return reply.code(503).send({ status: "draining", queue_depth: intake.depth });
+    }
+    try {
+      await store.query("SELECT 1 AS ok", { maxRows: 1 });
+    } catch (err) {
+      return reply.code(503).send({
+        status: "store_unavailable",
+        store: { name: store.name, ok: false, error: err instanceof Error ? err.message : String(err) },
+      });
+    }
+    return reply.send({ status: "ok", store: { name: store.name, ok: true }, queue_depth: intake.depth });
+  });
+
+  app.get("/metrics", async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+
+  await app.register(async (authed) => {
+    authed.addHook("onRequest", async (request, reply) => {
+      if (authorized(request.headers)) return;
+      reply.header("www-authenticate", 'Bearer realm="tanium-ecs"');
+      return fail(
+        reply,
+        new HttpFailure(
+          401,
+          "ERR_UNAUTHORIZED",
+          options.tokenHeader === undefined
+            ? "Missing or wrong token: send Authorization: Bearer <token>."
+            : `Missing or wrong token: send Authorization: Bearer <token> or the ${options.tokenHeader} header.`,
+        ),
+      );
+    });
+
+    await authed.register(apiRoutes(store));
+
+    await authed.register(async (ingest) => {
+      // The body is read here as a stream, to decompress it and cap it as it comes.
+      ingest.removeAllContentTypeParsers();
+      ingest.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
+
+      ingest.post("/ingest", async (request, reply) => {
+        try {
+          const type = mediaType(request.headers["content-type"]);
+          const json = JSON_TYPES.has(type);
+          if (!json && !LINE_TYPES.has(type)) {
+            throw new HttpFailure(
+              415,
+              "ERR_UNSUPPORTED_MEDIA_TYPE",
+              `Content-Type ${type === "" ? "(none)" : type} is not accepted: send application/json, application/x-ndjson or text/plain.`,
+            );
+          }
+          const encoding = (request.headers["content-encoding"] ?? "identity").trim().toLowerCase();
+          if (!ENCODINGS.has(encoding)) {
+            throw new HttpFailure(
+              415,
+              "ERR_UNSUPPORTED_ENCODING",
+              `Content-Encoding ${encoding} is not accepted: send gzip, deflate or none.`,
+            );
+          }
+          if (intake.full) {
+            throw new HttpFailure(503, "ERR_QUEUE_FULL", "The store is not keeping up; retry later.");
+          }
+          const declared = Number(request.headers["content-length"]);
+          if (encoding === "identity" && Number.isFinite(declared) && declared > maxBodyBytes) {
+            throw tooLarge(maxBodyBytes);
+          }
+          const receivedAt = new Date().toISOString();
+          const framer: Framer = json
+            ? new JsonBodyFramer(maxLineBytes)
+            : new LineFramer({ maxBytes: maxLineBytes, headBytes: HEAD_BYTES });
+          const frames = await readFrames(request.raw, encoding, framer, maxBodyBytes);
+          metrics.received.inc({ input: "http" }, frames.length);
+          const submission = prepare(frames, { input: "http", receivedAt, maxLineBytes });
+          // Checked again: many bodies may have been read while the queue filled.
+          if (intake.full) {
+            throw new HttpFailure(503, "ERR_QUEUE_FULL", "The store is not keeping up; retry later.");
+          }
+          let committed;
+          try {
+            committed = await intake.submit(submission);
+          } catch (err) {
+            logger.error({ err, input: "http" }, "store write failed");
+            throw new HttpFailure(
+              503,
+              "ERR_STORE_WRITE",
+              `The batch could not be stored (${err instanceof Error ? err.message : String(err)}); nothing was acknowledged, retry later.`,
+            );
+          }
+          return reply.send({ accepted: committed.accepted, dead_letters: committed.deadLetters });
+        } catch (err) {
+          if (!(err instanceof HttpFailure)) throw err;
+          // The rest of a refused body may be unread: closing is cheaper than draining it.
+          reply.header("connection", "close");
+          return fail(reply, err);
+        }
+      });
+    });
+  });
+
+  await app.listen({ host: options.listen.host, port: options.listen.port });
+  const bound = app.server.address() as AddressInfo;
+  const address = formatAddress({ host: options.listen.host, port: bound.port });
+  const input: Input = {
+    name: "http",
+    address,
+    port: bound.port,
+    // Stops accepting; requests in flight still get their answer (they wait for their commit).
+    close: () => {
+      closing = true;
+      return app.close();
+    },
+  };
+  return input;
+};
+
+function tooLarge(maxBodyBytes: number): HttpFailure {
+  return new HttpFailure(
+    413,
+    "ERR_BODY_TOO_LARGE",
+    `The body is over the ${maxBodyBytes} byte limit (after decompression); send smaller batches.`,
+  );
+}
+
+/** `type/subtype`, lower case, parameters dropped. */
+function mediaType(header: string | undefined): string {
+  return (header ?? "").split(";", 1)[0]!.trim().toLowerCase();
+}
+
+/** Reads, decompresses and frames the body, failing with 413 once it is over the cap. */
+async function readFrames(
+  body: Readable,
+  encoding: string,
+  framer: Framer,
+  maxBodyBytes: number,
+): Promise<Frame[]> {
+  let stream: Readable = body;
+  if (encoding === "gzip" || encoding === "x-gzip") stream = body.pipe(createGunzip());
+  else if (encoding === "deflate") stream = body.pipe(createInflate());
+  const frames: Frame[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > maxBodyBytes) throw tooLarge(maxBodyBytes);
+      framer.push(chunk, frames);
+    }
+  } catch (err) {
+    if (err instanceof HttpFailure) throw err;
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === "string" && code.startsWith("Z_")) {
+      throw new HttpFailure(
+        400,
+        "ERR_BAD_ENCODING",
+        `The body is not valid ${encoding}: ${(err as Error).message}`,
+      );
+    }
+    throw err;
+  } finally {
+    if (stream !== body) stream.destroy();
+  }
+  framer.end(frames);
+  return frames;
+}
+
+/**
+ * `application/json`: a body starting with `[` is an array whose elements are the events (one
+ * frame each, exact source text kept for `event.original`); anything else is one event, framed
+ * whole (a pretty-printed object spans lines). Non-object elements reach `normalize`, which makes
+ * them dead letters (ERR_NOT_AN_OBJECT).
+ */
+class JsonBodyFramer implements Framer {
+  readonly #maxBytes: number;
+  #inner: Framer | undefined;
+  readonly #whole: FrameBytes;
+  #blank = true;
+
+  constructor(maxBytes: number) {
+    this.#maxBytes = maxBytes;
+    this.#whole = new FrameBytes(maxBytes, Math.min(HEAD_BYTES, maxBytes));
+  }
+
+  push(chunk: Uint8Array, out: Frame[]): void {
+    if (this.#inner !== undefined) {
+      this.#inner.push(chunk, out);
+      return;
+    }
+    const buf = asBuffer(chunk);
+    if (this.#blank) {
+      const first = buf.findIndex((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
+      if (first === -1) return;
+      this.#blank = false;
+      if (buf[first] === 0x5b) {
+        this.#inner = new JsonArrayFramer({ maxBytes: this.#maxBytes, headBytes: HEAD_BYTES });
+        this.#inner.push(buf.subarray(first), out);
+        return;
+      }
+      this.#whole.append(buf, first, buf.length);
+      return;
+    }
+    this.#whole.append(buf, 0, buf.length);
+  }
+
+  end(out: Frame[]): void {
+    if (this.#inner !== undefined) {
+      this.#inner.end(out);
+      return;
+    }
+    if (this.#blank) return;
+    const whole = this.#whole;
+    const headBytes = Math.min(HEAD_BYTES, this.#maxBytes);
+    if (whole.overflowed || whole.total > this.#maxBytes) {
+      out.push({ kind: "oversize", line: 1, bytes: whole.total, head: whole.head(headBytes) });
+    } else {
+      out.push({ kind: "line", line: 1, text: whole.bytes().toString("utf8").trimEnd() });
+    }
+  }
+}

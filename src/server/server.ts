@@ -1,0 +1,132 @@
+/**
+ * @module server/server
+ * `startServer(config)`: opens the store, starts each configured input on the shared intake queue
+ * and returns a handle. `close()` is the graceful stop: inputs stop accepting (HTTP requests in
+ * flight still get their answer), the queue is written out, the store is closed.
+ */
+import { readFileSync } from "node:fs";
+import { stores } from "../store/index.ts";
+import type { EventStore } from "../store/store.ts";
+import { Intake } from "./batcher.ts";
+import { ConfigError, type ServerConfig } from "./config.ts";
+import { inputs, type Input, type IntakeContext, type TlsFiles } from "./inputs/index.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { createMetrics, type ServerMetrics } from "./metrics.ts";
+
+export interface ServerDeps {
+  /** Where logs go (default: JSON lines on stdout at `config.logLevel`). */
+  readonly logger?: Logger;
+  /** The store to write to (default: DuckDB in `config.data`); the server closes it on `close()`. */
+  readonly store?: EventStore;
+}
+
+export interface ServerHandle {
+  /** Bound addresses (`127.0.0.1:9580`) of the inputs that run. */
+  readonly addresses: Readonly<Partial<Record<"http" | "tcp" | "udp", string>>>;
+  readonly inputs: readonly Input[];
+  readonly store: EventStore;
+  readonly metrics: ServerMetrics;
+  readonly logger: Logger;
+  /** Stop accepting, drain the queue, commit, close the store. Idempotent. */
+  close(): Promise<void>;
+}
+
+function readTls(config: ServerConfig): TlsFiles | undefined {
+  if (config.tlsCert === undefined || config.tlsKey === undefined) return undefined;
+  const read = (flag: string, path: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new ConfigError(`${flag} ${path}: ${(err as Error).message}`);
+    }
+  };
+  return { cert: read("--tls-cert", config.tlsCert), key: read("--tls-key", config.tlsKey) };
+}
+
+export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<ServerHandle> {
+  const logger = deps.logger ?? createLogger(config.logLevel);
+  const tls = readTls(config);
+  const store = deps.store ?? (await stores.duckdb({ dataDir: config.data }));
+  logger.info({ store: store.name }, "store open");
+  const metrics = createMetrics();
+  const intake = new Intake(store, metrics, {
+    batchMax: config.batchMax,
+    batchMs: config.batchMs,
+    queueMax: config.queueMax,
+    queueMaxBytes: config.queueMaxBytes,
+  });
+  const context: IntakeContext = { intake, metrics, logger };
+  let draining = false;
+
+  if (config.token === undefined) logger.warn("no token: listening on loopback only");
+  const started: Input[] = [];
+  const addresses: Partial<Record<"http" | "tcp" | "udp", string>> = {};
+  const record = (input: Input): void => {
+    started.push(input);
+    addresses[input.name as "http" | "tcp" | "udp"] = input.address;
+    logger.info(
+      {
+        input: input.name,
+        address: input.address,
+        port: input.port,
+        tls: tls !== undefined && input.name !== "udp",
+      },
+      "listening",
+    );
+  };
+  try {
+    if (config.http !== undefined) {
+      record(
+        await inputs.http(
+          {
+            listen: config.http,
+            maxLineBytes: config.maxLineBytes,
+            store,
+            token: config.token,
+            tokenHeader: config.tokenHeader,
+            tls,
+            maxBodyBytes: config.maxBodyBytes,
+            draining: () => draining,
+          },
+          context,
+        ),
+      );
+    }
+    if (config.tcp !== undefined) {
+      record(
+        await inputs.tcp(
+          {
+            listen: config.tcp,
+            maxLineBytes: config.maxLineBytes,
+            tls,
+            maxConnections: config.maxConnections,
+            maxConnectionBytes: config.maxConnectionBytes,
+            idleTimeoutMs: config.idleTimeout * 1000,
+          },
+          context,
+        ),
+      );
+    }
+    if (config.udp !== undefined) {
+      record(await inputs.udp({ listen: config.udp, maxLineBytes: config.maxLineBytes }, context));
+    }
+  } catch (err) {
+    for (const input of started) await input.close().catch(() => {});
+    await store.close().catch(() => {});
+    throw err;
+  }
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      draining = true;
+      logger.info({ queue_depth: intake.depth }, "stopping: no new connections, draining the queue");
+      await Promise.all(started.map((input) => input.close()));
+      await intake.drain();
+      await store.close();
+      logger.info("stopped: every accepted event is committed");
+    })();
+    return closing;
+  };
+  return { addresses, inputs: started, store, metrics, logger, close };
+}

@@ -1,0 +1,584 @@
+/**
+ * @module store/duckdb
+ * The embedded default store: one DuckDB file, `<dataDir>/events.duckdb`, no service to run.
+ *
+ * - `events`: the typed columns of `columns.ts` plus the whole document as JSON in `doc`;
+ *   `event.id` is the primary key, so a redelivered event is stored once.
+ * - `dead_letters`: lines that did not normalize, keyed by a hash of their original text, so the
+ *   same bad line delivered again (by a retrying sender, on any connection) is kept once.
+ * - `schema_info`: the schema version, so a later version can migrate an existing file.
+ *
+ * Writes go through one connection, one at a time, one transaction per batch: rows are appended
+ * to a temporary staging table (the appender is DuckDB's fast path), then moved with
+ * `INSERT … SELECT … ON CONFLICT DO NOTHING`, and `write` resolves only after COMMIT. Reads
+ * (query, export) each take a connection of their own, in a READ ONLY transaction.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { mkdir, rm } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { once } from "node:events";
+import {
+  DuckDBDataChunk,
+  DuckDBInstance,
+  LIST,
+  StatementType,
+  VARCHAR,
+  type DuckDBConnection,
+  type DuckDBType,
+} from "@duckdb/node-api";
+import type { EcsDocument } from "../ecs/document.ts";
+import { EVENT_COLUMNS, quoteIdent, quoteLiteral, readPath } from "./columns.ts";
+import { jsonSafe } from "./duckdb-values.ts";
+import { StoreError } from "./errors.ts";
+import { replayDeadLetters, type StoredDeadLetter } from "./replay.ts";
+import type {
+  DeadLetterRow,
+  EventStore,
+  ExportedFile,
+  ExportRequest,
+  QueryOptions,
+  QueryResult,
+  ReplayResult,
+  StoreBatch,
+  WriteResult,
+} from "./store.ts";
+
+/** Bumped when the layout changes in a way `migrate` must handle; added columns need no bump. */
+export const SCHEMA_VERSION = 1;
+export const DATABASE_FILE = "events.duckdb";
+export const DEFAULT_MAX_ROWS = 10_000;
+/** DuckDB's vector size: one data chunk holds at most this many rows. */
+const CHUNK_ROWS = 2048;
+const EXPORT_DIR = "exports";
+
+export interface DuckDbStoreOptions {
+  /** The folder holding `events.duckdb`; created when missing (unless read-only). */
+  readonly dataDir: string;
+  /** Open for reading only (the CLI's `query` and `export` without a server): never creates nor writes. */
+  readonly readOnly?: boolean;
+  /** Default row cap of `query` (10,000). */
+  readonly maxRows?: number;
+  /** DuckDB's memory limit, e.g. "1GB" (DuckDB's default: 80% of RAM). */
+  readonly memoryLimit?: string;
+  /**
+   * WAL size that triggers a checkpoint (default "256MB"; DuckDB's own is 16MB). Fewer, larger
+   * checkpoints cost less in all (measured: about +40% write throughput); the price is a longer
+   * WAL replay when the process restarts after a crash.
+   */
+  readonly checkpointThreshold?: string;
+}
+
+/** Opens (and creates, unless read-only) the DuckDB store in `dataDir`. */
+export async function duckdbStore(options: DuckDbStoreOptions): Promise<DuckDbEventStore> {
+  const dataDir = resolve(options.dataDir);
+  const file = join(dataDir, DATABASE_FILE);
+  const readOnly = options.readOnly === true;
+  if (!readOnly) await mkdir(join(dataDir, EXPORT_DIR), { recursive: true });
+  const config: Record<string, string> = {
+    // Offline by design: the json, parquet and icu extensions are built into the binary.
+    autoinstall_known_extensions: "false",
+  };
+  if (readOnly) config.access_mode = "READ_ONLY";
+  if (options.memoryLimit !== undefined) config.memory_limit = options.memoryLimit;
+  let instance: DuckDBInstance;
+  try {
+    instance = await DuckDBInstance.create(file, config);
+  } catch (err) {
+    throw openError(err, file);
+  }
+  try {
+    const writer = await instance.connect();
+    await writer.run("SET GLOBAL TimeZone = 'UTC'");
+    if (!readOnly) {
+      await writer.run(`SET checkpoint_threshold = ${quoteLiteral(options.checkpointThreshold ?? "256MB")}`);
+    }
+    if (!readOnly) await createSchema(writer);
+    else await checkSchema(writer, file);
+    // SQL reaches the files of the data folder only: `read_text('/etc/passwd')` or `COPY … TO`
+    // elsewhere is refused even in a SELECT (a query may come over HTTP). It cannot be re-enabled.
+    await writer.run(`SET allowed_directories = [${quoteLiteral(dataDir + "/")}]`);
+    await writer.run("SET enable_external_access = false");
+    if (!readOnly) await createStaging(writer);
+    return new DuckDbEventStore(instance, writer, {
+      file,
+      dataDir,
+      readOnly,
+      maxRows: options.maxRows ?? DEFAULT_MAX_ROWS,
+    });
+  } catch (err) {
+    instance.closeSync();
+    throw err;
+  }
+}
+
+function openError(err: unknown, file: string): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/Could not set lock|Conflicting lock/i.test(message)) {
+    const pid = /\(PID (\d+)\)/.exec(message)?.[1];
+    return new StoreError(
+      "ERR_STORE_LOCKED",
+      `${file} is in use by another process${pid === undefined ? "" : ` (PID ${pid})`}, most likely a ` +
+        "running `tanium-ecs serve`: ask it (--server URL) or stop it first.",
+      { cause: err },
+    );
+  }
+  if (/does not exist/i.test(message)) {
+    return new StoreError("ERR_STORE_MISSING", `No database at ${file}.`, { cause: err });
+  }
+  return new StoreError("ERR_SQL", `Cannot open ${file}: ${message}`, { cause: err });
+}
+
+const EVENTS_COLUMNS_SQL = EVENT_COLUMNS.map((c) => quoteIdent(c.name)).join(", ") + ", doc";
+
+/** A JSON path for DuckDB, each key quoted: `$."host"."name"`. */
+function jsonPath(path: readonly string[]): string {
+  return "$" + path.map((key) => `.${JSON.stringify(key)}`).join("");
+}
+
+/**
+ * `INSERT … SELECT` from the staging table, reading each typed column out of the document in SQL:
+ * DuckDB parses each document once (`json_extract_string` with a list of paths) on its own
+ * threads, which costs the JS thread (shared with normalizing) nothing. A value of the wrong kind
+ * becomes NULL (TRY_CAST), never a failed batch: the document keeps it anyway.
+ */
+function insertEventsSql(): string {
+  const paths = EVENT_COLUMNS.map((c) => quoteLiteral(jsonPath(c.path)));
+  const lists = EVENT_COLUMNS.filter((c) => c.type === "VARCHAR[]");
+  const values = EVENT_COLUMNS.map((c, i) => {
+    const text = `s[${i + 1}]`;
+    switch (c.type) {
+      case "VARCHAR":
+        return c.name === "event.id" ? "id" : text;
+      case "VARCHAR[]": {
+        const json = `j[${lists.indexOf(c) + 1}]`;
+        // ECS lets a keyword array hold one value: "a" is read as ["a"].
+        return `CASE json_type(${json}) WHEN 'ARRAY' THEN TRY_CAST(${json} AS VARCHAR[])
+          WHEN 'NULL' THEN NULL WHEN 'OBJECT' THEN NULL ELSE [${text}] END`;
+      }
+      default:
+        return `TRY_CAST(${text} AS ${c.type})`;
+    }
+  });
+  const listPaths = lists.map((c) => quoteLiteral(jsonPath(c.path)));
+  return `INSERT INTO events (${EVENTS_COLUMNS_SQL})
+    SELECT ${values.join(", ")}, doc FROM (
+      SELECT id, doc, json_extract_string(doc, [${paths.join(", ")}]) AS s,
+        json_extract(doc, [${listPaths.join(", ")}]) AS j
+      FROM staging_events)
+    ON CONFLICT DO NOTHING`;
+}
+
+const INSERT_EVENTS_SQL = insertEventsSql();
+
+async function createSchema(connection: DuckDBConnection): Promise<void> {
+  await connection.run(`CREATE TABLE IF NOT EXISTS schema_info (version INTEGER NOT NULL)`);
+  const found = await connection.runAndReadAll(`SELECT max(version) FROM schema_info`);
+  const version = found.getRows()[0]?.[0];
+  if (typeof version === "number" && version > SCHEMA_VERSION) {
+    throw new StoreError(
+      "ERR_SQL",
+      `The database was written by a newer tanium-ecs (schema ${version}; this one knows ${SCHEMA_VERSION}).`,
+    );
+  }
+  const columns = EVENT_COLUMNS.map((c) =>
+    c.name === "event.id" ? `${quoteIdent(c.name)} VARCHAR PRIMARY KEY` : `${quoteIdent(c.name)} ${c.type}`,
+  );
+  await connection.run(`CREATE TABLE IF NOT EXISTS events (${columns.join(", ")}, doc JSON NOT NULL)`);
+  await connection.run(
+    `CREATE TABLE IF NOT EXISTS dead_letters (
+       id VARCHAR PRIMARY KEY, code VARCHAR NOT NULL, message VARCHAR, original VARCHAR NOT NULL,
+       input VARCHAR, received_at TIMESTAMPTZ)`,
+  );
+  // A column added to columns.ts since the file was created: added empty (its values are in `doc`).
+  const existing = await connection.runAndReadAll(
+    `SELECT column_name FROM duckdb_columns() WHERE table_name = 'events' AND schema_name = 'main'`,
+  );
+  const have = new Set(existing.getRows().map((r) => String(r[0])));
+  for (const c of EVENT_COLUMNS) {
+    if (!have.has(c.name))
+      await connection.run(`ALTER TABLE events ADD COLUMN ${quoteIdent(c.name)} ${c.type}`);
+  }
+  if (version === null || version === undefined) {
+    await connection.run(`INSERT INTO schema_info VALUES (${SCHEMA_VERSION})`);
+  }
+}
+
+async function checkSchema(connection: DuckDBConnection, file: string): Promise<void> {
+  const found = await connection.runAndReadAll(
+    `SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name IN ('events', 'dead_letters')`,
+  );
+  if (Number(found.getRows()[0]?.[0]) !== 2) {
+    throw new StoreError("ERR_STORE_MISSING", `${file} is not a tanium-ecs database (no events table).`);
+  }
+}
+
+/** Connection-local staging tables: their rows never reach the file, only what INSERT moves. */
+async function createStaging(connection: DuckDBConnection): Promise<void> {
+  await connection.run(`CREATE TEMP TABLE staging_events (id VARCHAR, doc VARCHAR)`);
+  await connection.run(
+    `CREATE TEMP TABLE staging_dead_letters (id VARCHAR, code VARCHAR, message VARCHAR,
+       original VARCHAR, input VARCHAR, received_at VARCHAR)`,
+  );
+}
+
+const EVENT_TYPES: readonly DuckDBType[] = [VARCHAR, VARCHAR];
+const DEAD_LETTER_TYPES: readonly DuckDBType[] = [VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR];
+
+/** The key of a dead letter: the same original text is the same dead letter, whoever resent it. */
+export function deadLetterId(original: string): string {
+  return createHash("sha256").update(original).digest("hex").slice(0, 32);
+}
+
+/**
+ * The key of a document: its `event.id`, which every normalized document has (a hash of the raw
+ * line when Tanium gives none); a document without one gets a hash of its JSON text.
+ */
+function eventId(doc: EcsDocument, json: string): string {
+  const id = readPath(doc, ["event", "id"]);
+  if (typeof id === "string" && id !== "") return id;
+  return createHash("sha256").update(json).digest("hex").slice(0, 32);
+}
+
+interface StagedDocs {
+  readonly ids: string[];
+  readonly json: string[];
+}
+
+function stageDocs(docs: readonly EcsDocument[]): StagedDocs {
+  const ids = new Array<string>(docs.length);
+  const json = new Array<string>(docs.length);
+  docs.forEach((doc, i) => {
+    const text = JSON.stringify(doc);
+    json[i] = text;
+    ids[i] = eventId(doc, text);
+  });
+  return { ids, json };
+}
+
+interface StoreInfo {
+  readonly file: string;
+  readonly dataDir: string;
+  readonly readOnly: boolean;
+  readonly maxRows: number;
+}
+
+export class DuckDbEventStore implements EventStore {
+  readonly name: string;
+  readonly dataDir: string;
+  private readonly instance: DuckDBInstance;
+  private readonly writer: DuckDBConnection;
+  private readonly info: StoreInfo;
+  /** The tail of the write queue: one writer transaction at a time. */
+  private tail: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  private readonly readers = new Set<DuckDBConnection>();
+
+  constructor(instance: DuckDBInstance, writer: DuckDBConnection, info: StoreInfo) {
+    this.instance = instance;
+    this.writer = writer;
+    this.info = info;
+    this.name = info.file;
+    this.dataDir = info.dataDir;
+  }
+
+  write(batch: StoreBatch): Promise<WriteResult> {
+    // Serialized now, before waiting for the writer: the JS work of one batch overlaps the
+    // commit of the one before it.
+    const docs = stageDocs(batch.docs);
+    return this.exclusive(() =>
+      this.transaction(async () => {
+        const inserted = await this.insertDocs(docs);
+        await this.insertDeadLetters(batch.deadLetters);
+        return { inserted, duplicates: batch.docs.length - inserted, deadLetters: batch.deadLetters.length };
+      }),
+    );
+  }
+
+  /** Runs `task` alone on the writer connection, after every write queued before it. */
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreError("ERR_STORE_CLOSED", `${this.name} is closed.`));
+    if (this.info.readOnly) {
+      return Promise.reject(new StoreError("ERR_STORE_READ_ONLY", `${this.name} is open read-only.`));
+    }
+    const run = this.tail.then(task, task);
+    this.tail = run.catch(() => {});
+    return run;
+  }
+
+  /** BEGIN … COMMIT around `task`; on any failure ROLLBACK (staging included) and reject. */
+  private async transaction<T>(task: () => Promise<T>): Promise<T> {
+    await this.writer.run("BEGIN TRANSACTION");
+    try {
+      const result = await task();
+      await this.writer.run("COMMIT");
+      return result;
+    } catch (err) {
+      await this.writer.run("ROLLBACK").catch(() => {});
+      throw err;
+    }
+  }
+
+  private async insertDocs(docs: StagedDocs): Promise<number> {
+    if (docs.ids.length === 0) return 0;
+    const appender = await this.writer.createAppender("staging_events", "main", "temp");
+    try {
+      for (let from = 0; from < docs.ids.length; from += CHUNK_ROWS) {
+        const ids = docs.ids.slice(from, from + CHUNK_ROWS);
+        // Column-wise: one native call per column per chunk, not one per value.
+        const chunk = DuckDBDataChunk.create(EVENT_TYPES, ids.length);
+        chunk.setColumns([ids, docs.json.slice(from, from + CHUNK_ROWS)]);
+        appender.appendDataChunk(chunk);
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+    // ON CONFLICT also drops a second copy within the batch: the first one is kept.
+    const moved = await this.writer.run(INSERT_EVENTS_SQL);
+    await this.writer.run("DELETE FROM staging_events");
+    return moved.rowsChanged;
+  }
+
+  private async insertDeadLetters(rows: readonly DeadLetterRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const appender = await this.writer.createAppender("staging_dead_letters", "main", "temp");
+    try {
+      for (let from = 0; from < rows.length; from += CHUNK_ROWS) {
+        const slice = rows.slice(from, from + CHUNK_ROWS);
+        const chunk = DuckDBDataChunk.create(DEAD_LETTER_TYPES, slice.length);
+        chunk.setColumns([
+          slice.map((r) => deadLetterId(r.original)),
+          slice.map((r) => r.code),
+          slice.map((r) => r.message),
+          slice.map((r) => r.original),
+          slice.map((r) => r.input),
+          slice.map((r) => r.receivedAt),
+        ]);
+        appender.appendDataChunk(chunk);
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+    await this.writer.run(
+      `INSERT INTO dead_letters SELECT id, code, message, original, input, TRY_CAST(received_at AS TIMESTAMPTZ)
+       FROM staging_dead_letters ON CONFLICT DO NOTHING`,
+    );
+    await this.writer.run("DELETE FROM staging_dead_letters");
+  }
+
+  private async deleteDeadLetters(ids: readonly string[]): Promise<void> {
+    const statement = await this.writer.prepare(`DELETE FROM dead_letters WHERE list_contains($1, id)`);
+    statement.bindList(1, ids, LIST(VARCHAR));
+    await statement.run();
+  }
+
+  async query(sql: string, options: QueryOptions = {}): Promise<QueryResult> {
+    const maxRows = options.maxRows ?? this.info.maxRows;
+    return this.withReader(async (connection) => {
+      const statement = await prepareReadOnly(connection, sql);
+      let result;
+      try {
+        result = await statement.stream();
+      } catch (err) {
+        throw sqlError(err);
+      }
+      const columns = result.deduplicatedColumnNames();
+      const columnTypes = result.columnTypes();
+      const types = columnTypes.map((t) => t.toString());
+      const rows: unknown[][] = [];
+      let truncated = false;
+      try {
+        for (;;) {
+          const chunk = await result.fetchChunk();
+          if (chunk === null || chunk.rowCount === 0) break;
+          for (const values of chunk.getRows()) {
+            if (rows.length >= maxRows) {
+              truncated = true;
+              break;
+            }
+            // The result's column types, not the chunk's: only they carry the JSON alias.
+            rows.push(values.map((value, i) => jsonSafe(value, columnTypes[i] ?? VARCHAR, jsonSafe)));
+          }
+          if (truncated) break;
+        }
+      } catch (err) {
+        throw sqlError(err);
+      }
+      return { columns, types, rows, truncated };
+    });
+  }
+
+  /** A fresh connection in a READ ONLY transaction: what it runs cannot write, whatever it is. */
+  private async withReader<T>(task: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    if (this.closed) throw new StoreError("ERR_STORE_CLOSED", `${this.name} is closed.`);
+    const connection = await this.instance.connect();
+    this.readers.add(connection);
+    try {
+      await connection.run(this.info.readOnly ? "BEGIN TRANSACTION" : "BEGIN TRANSACTION READ ONLY");
+      try {
+        return await task(connection);
+      } finally {
+        await connection.run("ROLLBACK").catch(() => {});
+      }
+    } finally {
+      this.readers.delete(connection);
+      connection.closeSync();
+    }
+  }
+
+  replay(): Promise<ReplayResult> {
+    if (this.info.readOnly) {
+      return Promise.reject(new StoreError("ERR_STORE_READ_ONLY", `${this.name} is open read-only.`));
+    }
+    return replayDeadLetters({
+      readAfter: (afterId, limit) => this.exclusive(() => this.readDeadLetters(afterId, limit)),
+      commit: (docs, resolvedIds, failing) =>
+        this.exclusive(async () => {
+          return this.transaction(async () => {
+            const inserted = await this.insertDocs(stageDocs(docs));
+            if (resolvedIds.length > 0) await this.deleteDeadLetters(resolvedIds);
+            // A line still failing keeps its place, with the current normalizer's reason.
+            if (failing.length > 0) {
+              const update = await this.writer.prepare(
+                `UPDATE dead_letters SET code = $1, message = $2 WHERE id = $3`,
+              );
+              for (const f of failing) {
+                update.bind([f.code, f.message, f.id]);
+                await update.run();
+              }
+            }
+            return inserted;
+          });
+        }),
+    });
+  }
+
+  private async readDeadLetters(afterId: string, limit: number): Promise<StoredDeadLetter[]> {
+    const statement = await this.writer.prepare(
+      `SELECT id, code, message, original, input, received_at FROM dead_letters WHERE id > $1 ORDER BY id LIMIT $2`,
+    );
+    statement.bind([afterId, limit]);
+    const reader = await statement.runAndReadAll();
+    return reader.convertRows(jsonSafe).map((r) => ({
+      id: String(r[0]),
+      code: String(r[1]),
+      message: String(r[2] ?? ""),
+      original: String(r[3]),
+      input: String(r[4] ?? ""),
+      receivedAt: typeof r[5] === "string" ? r[5] : new Date().toISOString(),
+    }));
+  }
+
+  async exportFile(request: ExportRequest): Promise<ExportedFile> {
+    const dir = join(this.dataDir, EXPORT_DIR);
+    if (!this.info.readOnly) await mkdir(dir, { recursive: true });
+    const path = join(dir, `export-${randomUUID()}.${request.format}`);
+    const where = request.since === undefined ? "" : `WHERE "@timestamp" >= ${sinceLiteral(request.since)}`;
+    const dispose = (): Promise<void> => rm(path, { force: true });
+    try {
+      const rows = await this.withReader(async (connection) => {
+        if (request.format === "parquet") {
+          const copied = await connection.run(
+            `COPY (SELECT ${EVENTS_COLUMNS_SQL} FROM events ${where} ORDER BY "@timestamp", "event.id")
+             TO ${quoteLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`,
+          );
+          return copied.rowsChanged;
+        }
+        return writeNdjson(
+          connection,
+          `SELECT doc FROM events ${where} ORDER BY "@timestamp", "event.id"`,
+          path,
+        );
+      });
+      const contentType =
+        request.format === "parquet" ? "application/vnd.apache.parquet" : "application/x-ndjson";
+      return { path, rows, format: request.format, contentType, dispose };
+    } catch (err) {
+      await dispose();
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    // Let queued writes finish (their senders are waiting for an answer), then refuse new ones.
+    await this.tail;
+    this.closed = true;
+    for (const reader of this.readers) reader.interrupt();
+    if (!this.info.readOnly) await this.writer.run("CHECKPOINT").catch(() => {});
+    this.writer.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+/** A `since` instant as a TIMESTAMPTZ literal; anything but a parseable instant is refused. */
+function sinceLiteral(since: string): string {
+  const ms = Date.parse(since);
+  if (!Number.isFinite(ms)) throw new StoreError("ERR_SQL", `Not an instant: ${since}`);
+  return `TIMESTAMPTZ ${quoteLiteral(new Date(ms).toISOString())}`;
+}
+
+/** Each stored `doc` text, one per line: byte for byte what `write` stored. */
+async function writeNdjson(connection: DuckDBConnection, sql: string, path: string): Promise<number> {
+  const out = createWriteStream(path);
+  let rows = 0;
+  try {
+    const result = await connection.stream(sql);
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (chunk === null || chunk.rowCount === 0) break;
+      const lines = chunk.getColumnValues(0).map((v) => `${String(v)}\n`);
+      rows += lines.length;
+      if (!out.write(lines.join(""))) await once(out, "drain");
+    }
+  } finally {
+    out.end();
+    await once(out, "close");
+  }
+  return rows;
+}
+
+const READ_ONLY_STATEMENTS: ReadonlySet<StatementType> = new Set([
+  StatementType.SELECT,
+  StatementType.EXPLAIN,
+]);
+
+/**
+ * DuckDB's own parser decides what the text is: exactly one statement, a SELECT (which covers
+ * WITH, FROM-first, VALUES, DESCRIBE, SHOW, SUMMARIZE, PRAGMA table_info) or an EXPLAIN.
+ * The READ ONLY transaction around it is the second lock (EXPLAIN ANALYZE runs its statement).
+ */
+async function prepareReadOnly(connection: DuckDBConnection, sql: string) {
+  let extracted;
+  try {
+    extracted = await connection.extractStatements(sql);
+  } catch (err) {
+    throw sqlError(err);
+  }
+  if (extracted.count === 0) throw new StoreError("ERR_SQL_REFUSED", "No SQL statement given.");
+  if (extracted.count > 1) {
+    throw new StoreError("ERR_SQL_REFUSED", `Only one statement at a time (found ${extracted.count}).`);
+  }
+  let statement;
+  try {
+    statement = await extracted.prepare(0);
+  } catch (err) {
+    throw sqlError(err);
+  }
+  if (!READ_ONLY_STATEMENTS.has(statement.statementType)) {
+    const kind = StatementType[statement.statementType] ?? String(statement.statementType);
+    throw new StoreError(
+      "ERR_SQL_REFUSED",
+      `Read-only: only SELECT-style statements (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN) are allowed, not ${kind}.`,
+    );
+  }
+  return statement;
+}
+
+function sqlError(err: unknown): StoreError {
+  if (err instanceof StoreError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new StoreError("ERR_SQL", message, { cause: err });
+}

@@ -1,0 +1,38 @@
+/**
+ * @module store
+ * The registry of event stores: one factory per kind. The server opens its store through here
+ * (`await stores.duckdb({ dataDir })`), so another store (a broker, Elasticsearch) is one more
+ * entry, with nothing else to change.
+ */
+import { duckdbStore } from "./duckdb.ts";
+import type { StoreFactory } from "./store.ts";
+
+export const stores = {
+  duckdb: duckdbStore,
+} satisfies Record<string, StoreFactory<never>>;
+
+export type StoreKind = keyof typeof stores;
+
+export type {
+  DeadLetterRow,
+  EventStore,
+  ExportedFile,
+  ExportFormat,
+  ExportRequest,
+  QueryOptions,
+  QueryResult,
+  ReplayResult,
+  StoreBatch,
+  StoreFactory,
+  WriteResult,
+} from "./store.ts";
+export {
+  DATABASE_FILE,
+  DEFAULT_MAX_ROWS,
+  DuckDbEventStore,
+  duckdbStore,
+  type DuckDbStoreOptions,
+} from "./duckdb.ts";
+export { EVENT_COLUMNS, EVENT_COLUMN_NAMES } from "./columns.ts";
+export { isSqlError, StoreError, type StoreErrorCode } from "./errors.ts";
+export { formatReplay } from "./replay.ts";
