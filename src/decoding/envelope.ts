@@ -9,8 +9,8 @@
  * the old rule, JSON from the first `{`. Parsing is hostile-input safe: size cap first, then
  * `__proto__`/`constructor.prototype` keys are removed before anything reads the object.
  */
-import sjson from "secure-json-parse";
 import { normalizeError, type NormalizeError } from "../errors.ts";
+import { kindOf, parseJsonSafely } from "./json.ts";
 import { parseKeyValue } from "./keyvalue.ts";
 import { parseSyslog, type SyslogHeader } from "./syslog.ts";
 
@@ -33,8 +33,6 @@ export type Decoded =
       readonly syslog?: SyslogHeader | undefined;
     }
   | { readonly ok: false; readonly error: NormalizeError };
-
-const FORBIDDEN = "Object contains forbidden prototype property";
 
 export function decodeLine(raw: string | Readonly<JsonObject>, maxBytes: number): Decoded {
   if (typeof raw !== "string") {
@@ -154,25 +152,13 @@ function unwrap(
 type Parsed = { ok: true; value: JsonObject; unsafeKeys: number } | { ok: false; error: NormalizeError };
 
 function parseObject(text: string): Parsed {
-  let value: unknown;
-  let unsafeKeys = 0;
-  try {
-    // Every spelling of a forbidden key holds one of these substrings (`\u` covers escaped ones),
-    // and memchr-fast indexOf rules them out for nearly every line before any regex runs.
-    value =
-      text.includes("__proto__") || text.includes("constructor") || text.includes("\\u")
-        ? sjson.parse(text, null, { protoAction: "error", constructorAction: "error" })
-        : JSON.parse(text);
-  } catch (err) {
-    if (!(err instanceof SyntaxError)) return fail("ERR_TOO_DEEP", describeError(err));
-    if (err.message !== FORBIDDEN) return fail("ERR_JSON_SYNTAX", err.message);
-    value = sjson.parse(text, null, { protoAction: "remove", constructorAction: "remove" });
-    unsafeKeys = 1;
-  }
+  const parsed = parseJsonSafely(text);
+  if (!parsed.ok) return fail(parsed.tooDeep ? "ERR_TOO_DEEP" : "ERR_JSON_SYNTAX", parsed.message);
+  const { value } = parsed;
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     return fail("ERR_NOT_AN_OBJECT", `Got ${kindOf(value)}.`);
   }
-  return { ok: true, value: value as JsonObject, unsafeKeys };
+  return { ok: true, value: value as JsonObject, unsafeKeys: parsed.unsafeKeys };
 }
 
 /** A line with no `{` at all: say whether it is JSON of another kind or not JSON. */
@@ -183,10 +169,6 @@ function notAnObject(raw: string): Decoded {
   } catch (err) {
     return fail("ERR_JSON_SYNTAX", describeError(err));
   }
-}
-
-function kindOf(value: unknown): string {
-  return Array.isArray(value) ? "an array" : value === null ? "null" : typeof value;
 }
 
 function describeError(err: unknown): string {

@@ -6,7 +6,7 @@
  * (`uniqueEventId` = `unique_event_id`), and a value of an unexpected type is absent (lenient.ts).
  */
 import { isIP } from "node:net";
-import { isObject, Keyed, type JsonObject } from "./keys.ts";
+import { isObject, Keyed, type JsonObject } from "../keys.ts";
 import { bool, date, id, int, text } from "./lenient.ts";
 import type {
   AlertProcessRecord,

@@ -5,8 +5,8 @@
  * and the payload: base64 (standard alphabet, padded, §6.9) → UTF-8 → JSON object, the same object
  * B2 sends as `Match Details`. Also the safe JSON parse used for a `Match Details` string.
  */
-import sjson from "secure-json-parse";
-import type { JsonObject } from "./keys.ts";
+import { kindOf, parseJsonSafely } from "../../decoding/json.ts";
+import type { JsonObject } from "../keys.ts";
 
 /** Parts read from one `Other Parameters` value; more is hostile input, and is left unread. */
 export const MAX_PARAMETERS = 64;
@@ -98,29 +98,13 @@ function checkBase64(value: string): string | Decoded {
   return clean;
 }
 
-const FORBIDDEN = "Object contains forbidden prototype property";
-
-/**
- * A JSON object from text, with `__proto__` and `constructor.prototype` keys removed as the line
- * decoder does (secure-json-parse only where one of them can occur: it is slower than JSON.parse).
- */
+/** A JSON object from text, with forbidden prototype keys removed as the line decoder does. */
 export function parseJsonObject(text: string): Decoded {
-  let value: unknown;
-  let unsafeKeys = 0;
-  try {
-    value =
-      text.includes("__proto__") || text.includes("constructor") || text.includes("\\u")
-        ? sjson.parse(text, null, { protoAction: "error", constructorAction: "error" })
-        : JSON.parse(text);
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    if (message !== FORBIDDEN) return { ok: false, problem: "json", detail: `not JSON: ${message}` };
-    value = sjson.parse(text, null, { protoAction: "remove", constructorAction: "remove" });
-    unsafeKeys = 1;
-  }
+  const parsed = parseJsonSafely(text);
+  if (!parsed.ok) return { ok: false, problem: "json", detail: `not JSON: ${parsed.message}` };
+  const { value } = parsed;
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    const kind = Array.isArray(value) ? "an array" : value === null ? "null" : typeof value;
-    return { ok: false, problem: "not_an_object", detail: `JSON, but ${kind}, not an object` };
+    return { ok: false, problem: "not_an_object", detail: `JSON, but ${kindOf(value)}, not an object` };
   }
-  return { ok: true, text, value: value as JsonObject, unsafeKeys };
+  return { ok: true, text, value: value as JsonObject, unsafeKeys: parsed.unsafeKeys };
 }

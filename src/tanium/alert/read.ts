@@ -12,7 +12,7 @@
  */
 import { FieldTypeError } from "../../errors.ts";
 import { readDate, readIp, readString } from "../values.ts";
-import { canonicalKey, isObject, Keyed, MAX_KEYS_PER_OBJECT, type JsonObject } from "./keys.ts";
+import { canonicalKey, isObject, Keyed, MAX_KEYS_PER_OBJECT, type JsonObject } from "../keys.ts";
 import { id, num } from "./lenient.ts";
 import { readMatchDetails } from "./match-details.ts";
 import { decodePayload, parseJsonObject, splitOtherParameters, type Decoded } from "./other-parameters.ts";

@@ -3,7 +3,7 @@
  * Typed records of what a Threat Response alert says (shape B, events.md §3), in Tanium's terms
  * and independent of any output schema: the ECS mapper (and a later OCSF one) read these.
  */
-import type { JsonObject } from "./keys.ts";
+import type { JsonObject } from "../keys.ts";
 
 /** B2 "Match Alerts Raw" (Connect source "Tanium Detect") or B1 `detect.match`/`detect.unmatch`. */
 export type AlertGeneration = "match_alerts_raw" | "legacy";

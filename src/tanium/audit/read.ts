@@ -9,13 +9,12 @@
 import { isIP } from "node:net";
 import sjson from "secure-json-parse";
 import { FieldTypeError } from "../../errors.ts";
-import { Columns, deeperThan } from "../integrity/columns.ts";
+import { deeperThan, Keyed, unmappedColumns } from "../keys.ts";
 import { readDate, readInt, readIp, readString, readUid } from "../values.ts";
 import type { AuditDestination, AuditRecord } from "./record.ts";
 
 /** Deepest state kept as an object; deeper is kept as text (a document must serialize). */
 const MAX_STATE_DEPTH = 32;
-const MAX_UNMAPPED_DEPTH = 64;
 
 /** The row's keys, canonical (events.md §3.4). */
 const KNOWN = new Set([
@@ -37,8 +36,11 @@ export function isAuditShape(value: Readonly<Record<string, unknown>>): boolean 
 }
 
 export function readAuditRow(value: Readonly<Record<string, unknown>>): AuditRecord {
-  const columns = new Columns(value);
-  const field = (canonical: string): [unknown, string] => [columns.get(canonical), columns.keyOf(canonical)];
+  const columns = new Keyed(value);
+  const field = (canonical: string): [unknown, string] => [
+    columns.get(canonical),
+    columns.keyOf(canonical) ?? canonical,
+  ];
   const record: AuditRecord = {
     shape: "audit",
     id: readString(...field("id")),
@@ -54,21 +56,7 @@ export function readAuditRow(value: Readonly<Record<string, unknown>>): AuditRec
     unmappedKeys: [],
   };
   readState(record, columns.get("state"));
-  const others = columns.others(KNOWN);
-  if (others !== undefined) {
-    for (const key in others) {
-      if (deeperThan(others[key], MAX_UNMAPPED_DEPTH)) {
-        throw new FieldTypeError(
-          key,
-          `nested at most ${MAX_UNMAPPED_DEPTH} levels`,
-          others[key],
-          "ERR_TOO_DEEP",
-        );
-      }
-      record.unmappedKeys.push(key);
-    }
-    record.unmapped = others;
-  }
+  record.unmapped = unmappedColumns(columns, KNOWN, record.unmappedKeys);
   return record;
 }
 
@@ -92,7 +80,7 @@ function readState(record: AuditRecord, value: unknown): void {
     return;
   }
   record.state = state as Record<string, unknown>;
-  readStateKeys(record, new Columns(record.state));
+  readStateKeys(record, new Keyed(record.state));
 }
 
 /** The state text parsed as JSON, forbidden prototype keys removed; undefined when not JSON. */
@@ -110,10 +98,10 @@ function parseState(text: string): unknown {
  * state fields (events.md §3.4); `dst` in EXA-CIM2's TraceConnections rows. Lenient: a value of
  * another type is no value (the state's content is not typed by any source).
  */
-function readStateKeys(record: AuditRecord, state: Columns): void {
+function readStateKeys(record: AuditRecord, state: Keyed): void {
   const target = state.get("target");
   if (target !== null && typeof target === "object" && !Array.isArray(target)) {
-    const t = new Columns(target as Record<string, unknown>);
+    const t = new Keyed(target as Record<string, unknown>);
     record.targetHostname = scalar(t.get("hostname")) ?? scalar(t.get("computername"));
     record.targetEid = scalar(t.get("eid"));
   }

@@ -7,11 +7,8 @@
  */
 import { FieldTypeError } from "../../errors.ts";
 import { readDate, readString, toIsoUtc } from "../values.ts";
-import { Columns, deeperThan, hasColumn } from "./columns.ts";
+import { hasColumn, Keyed, unmappedColumns } from "../keys.ts";
 import type { IntegrityChange, IntegrityRecord } from "./record.ts";
-
-/** Deepest nesting kept for an unmapped column (as the recorder's unmapped fields). */
-const MAX_UNMAPPED_DEPTH = 64;
 
 const DETECT = new Set(["changetype", "filepath"]);
 
@@ -50,9 +47,9 @@ export function isIntegrityShape(value: Readonly<Record<string, unknown>>): bool
 }
 
 export function readIntegrityRow(value: Readonly<Record<string, unknown>>): IntegrityRecord {
-  const columns = new Columns(value);
+  const columns = new Keyed(value);
   const text = (canonical: string): string | undefined => {
-    const raw = readString(columns.get(canonical), columns.keyOf(canonical));
+    const raw = readString(columns.get(canonical), columns.keyOf(canonical) ?? canonical);
     const trimmed = raw?.trim();
     return trimmed === "" ? undefined : trimmed;
   };
@@ -73,22 +70,8 @@ export function readIntegrityRow(value: Readonly<Record<string, unknown>>): Inte
   };
   readUser(record, text("user"));
   readHash(record, text("hash"));
-  readEventTime(record, columns.get("eventtime"), columns.keyOf("eventtime"));
-  const others = columns.others(KNOWN);
-  if (others !== undefined) {
-    for (const key in others) {
-      if (deeperThan(others[key], MAX_UNMAPPED_DEPTH)) {
-        throw new FieldTypeError(
-          key,
-          `nested at most ${MAX_UNMAPPED_DEPTH} levels`,
-          others[key],
-          "ERR_TOO_DEEP",
-        );
-      }
-      record.unmappedKeys.push(key);
-    }
-    record.unmapped = others;
-  }
+  readEventTime(record, columns.get("eventtime"), columns.keyOf("eventtime") ?? "Event Time");
+  record.unmapped = unmappedColumns(columns, KNOWN, record.unmappedKeys);
   return record;
 }
 

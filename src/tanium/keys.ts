@@ -1,11 +1,14 @@
 /**
- * @module tanium/alert/keys
- * Canonical key lookup for Threat Response alerts. The same column or payload key arrives spelled
- * several ways: Connect's spaced columns (`Alert Id`), Sentinel's renamed ones without spaces
- * (`AlertId`, SEN), Connect's syslog form with dashes (`Alert-Id`, events.md §3.1), and inside the
- * payload camelCase next to snake_case for the same data (`uniqueEventId`/`unique_event_id`,
- * events.md §3.3). Keys are compared canonically: lower case, without spaces, `_` and `-`.
+ * @module tanium/keys
+ * Canonical key lookup for Connect's column-style shapes. The same column or payload key arrives
+ * spelled several ways: Connect's spaced columns (`Alert Id`, `File Path`), Sentinel's renamed
+ * ones without spaces (`AlertId`, SEN), Connect's syslog key=value form with dashes (`File-Path`,
+ * events.md §3.1 and §4, EXA-IM), and inside alert payloads camelCase next to snake_case for the
+ * same data (`uniqueEventId`/`unique_event_id`, events.md §3.3). Keys are compared canonically:
+ * lower case, without spaces, `_` and `-`. Used by the alert, audit and Integrity Monitor readers.
  */
+import { FieldTypeError } from "../errors.ts";
+import { MAX_UNMAPPED_DEPTH } from "./recorder/read.ts";
 
 export type JsonObject = Readonly<Record<string, unknown>>;
 
@@ -81,6 +84,18 @@ export class Keyed {
     return this.keys.get(canonical);
   }
 
+  /** Input keys whose canonical form is not in `known`, as spelled, with their values. */
+  others(known: ReadonlySet<string>): Record<string, unknown> | undefined {
+    let out: Record<string, unknown> | undefined;
+    for (const [canonical, key] of this.keys) {
+      if (known.has(canonical)) continue;
+      // Null-prototype: these keys come from the input.
+      out ??= Object.create(null) as Record<string, unknown>;
+      out[key] = this.object[key];
+    }
+    return out;
+  }
+
   has(canonical: string): boolean {
     return this.keys.has(canonical);
   }
@@ -90,4 +105,54 @@ export class Keyed {
     const value = this.get(canonical);
     return isObject(value) ? new Keyed(value) : undefined;
   }
+}
+
+/** Whether any key of `object` (up to MAX_KEYS_PER_OBJECT) has one of the canonical spellings. */
+export function hasColumn(
+  object: Readonly<Record<string, unknown>>,
+  canonicals: ReadonlySet<string>,
+): boolean {
+  let n = 0;
+  for (const key in object) {
+    if (++n > MAX_KEYS_PER_OBJECT) return false;
+    if (canonicals.has(canonicalKey(key))) return true;
+  }
+  return false;
+}
+
+/** Whether a value nests deeper than `limit` levels; iterative, so hostile depth cannot overflow. */
+export function deeperThan(root: unknown, limit: number): boolean {
+  let level: unknown[] = [root];
+  for (let depth = 0; level.length > 0; depth++) {
+    const next: unknown[] = [];
+    for (const node of level) {
+      if (node === null || typeof node !== "object") continue;
+      if (depth >= limit) return true;
+      for (const child of Object.values(node as Record<string, unknown>)) next.push(child);
+    }
+    level = next;
+  }
+  return false;
+}
+
+/**
+ * The columns no reader claims, kept whole under `tanium.*` (nothing is dropped): their keys are
+ * pushed onto `keys` for the unmapped-keys count. A value nested deeper than `maxDepth` fails the
+ * line with ERR_TOO_DEEP, as a recorder `fields` value does.
+ */
+export function unmappedColumns(
+  columns: Keyed,
+  known: ReadonlySet<string>,
+  keys: string[],
+  maxDepth = MAX_UNMAPPED_DEPTH,
+): Record<string, unknown> | undefined {
+  const others = columns.others(known);
+  if (others === undefined) return undefined;
+  for (const key in others) {
+    if (deeperThan(others[key], maxDepth)) {
+      throw new FieldTypeError(key, `nested at most ${maxDepth} levels`, others[key], "ERR_TOO_DEEP");
+    }
+    keys.push(key);
+  }
+  return others;
 }
