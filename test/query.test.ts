@@ -234,8 +234,7 @@ describe("tanium-ecs query through the server (POST /api/query)", () => {
       const bad = await post({ sql: "SELECT 1; DROP TABLE events" });
       assert.equal(bad.status, 400);
       assert.deepEqual(await bad.json(), {
-        error: "Only one statement at a time (found 2).",
-        code: "ERR_SQL_REFUSED",
+        error: { code: "ERR_SQL_REFUSED", message: "Only one statement at a time (found 2)." },
       });
       const notSql = await post({ query: "SELECT 1" });
       assert.equal(notSql.status, 400);

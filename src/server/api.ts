@@ -28,8 +28,9 @@ function field(body: unknown, name: string): unknown {
     : undefined;
 }
 
+/** The same error body as `/ingest` answers: `{"error": {"code", "message"}}`. */
 function fail(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
-  return reply.code(status).type("application/json").send({ error: message, code });
+  return reply.code(status).type("application/json").send({ error: { code, message } });
 }
 
 export function apiRoutes(store: EventStore, options: ApiRoutesOptions = {}): FastifyPluginAsync {

@@ -73,7 +73,11 @@ export async function postToServer(
   let message = text;
   try {
     const parsed = JSON.parse(text) as unknown;
-    if (parsed !== null && typeof parsed === "object" && "error" in parsed) message = String(parsed.error);
+    // `{"error": {"code", "message"}}`, the server's error body on every route.
+    const error =
+      parsed !== null && typeof parsed === "object" && "error" in parsed ? parsed.error : undefined;
+    if (error !== null && typeof error === "object" && "message" in error) message = String(error.message);
+    else if (typeof error === "string") message = error;
   } catch {
     // Not JSON: the text as is.
   }
