@@ -1,8 +1,10 @@
 /**
  * @module server/batcher
  * The bounded intake queue shared by every input. Submissions (an HTTP body, a TCP read, a
- * datagram) are grouped into batches of up to `batchMax` items, or whatever came within `batchMs`,
- * and each batch is one `store.write` (one transaction). A submitter's promise resolves only once
+ * datagram) are grouped into batches of up to `batchMax` items, and each batch is one
+ * `store.write` (one transaction). A submission reaching an idle store is written at once; while a
+ * batch commits, the next one fills, and goes when the commit ends, at `batchMax`, or `batchMs`
+ * after its first item, whichever comes first. A submitter's promise resolves only once
  * the batch holding its items is committed: that is what HTTP acknowledges.
  *
  * The queue counts what is received and not yet committed (waiting or being written), in items
@@ -93,7 +95,14 @@ export class Intake {
       this.#depth += items;
       this.#depthBytes += submission.bytes;
       this.#metrics.queueDepth.set(this.#depth);
-      if (this.#draining || this.#waitingItems >= this.#options.batchMax || this.#options.batchMs === 0) {
+      // Group commit: an idle store gets the submission at once (waiting would only add latency);
+      // while a batch commits, what arrives accumulates into the next, larger, transaction.
+      if (
+        this.#draining ||
+        this.#inFlight === 0 ||
+        this.#waitingItems >= this.#options.batchMax ||
+        this.#options.batchMs === 0
+      ) {
         this.#flush();
       } else {
         this.#timer ??= setTimeout(() => {
