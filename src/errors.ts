@@ -13,6 +13,8 @@ export const ERROR_CODES = {
   ERR_TOO_DEEP: "The JSON nesting is deeper than the decoder accepts.",
   ERR_PAYLOAD:
     "A Threat Response alert's details (the `Other Parameters` payload or a `Match Details` text) are not base64 of a UTF-8 JSON object, or not a JSON object.",
+  ERR_FRAMING:
+    "An RFC 6587 octet-counted frame has a length prefix that is not a number (server TCP input); the text up to the next newline is kept.",
   ERR_INTERNAL: "tanium-ecs failed on this line (a defect, please report it); the line is kept.",
 } as const;
 

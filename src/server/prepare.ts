@@ -5,6 +5,7 @@
  * dropped silently. The code does not look at the event's shape: `normalize` decides.
  */
 import type { EcsDocument } from "../ecs/document.ts";
+import type { ErrorCode } from "../errors.ts";
 import type { Frame } from "../framing/index.ts";
 import { normalize } from "../normalize.ts";
 import type { DeadLetterRow } from "../store/store.ts";
@@ -30,7 +31,7 @@ export interface PrepareOptions {
    * `ERR_FRAMING` for a bad octet-counting prefix (a server-side code: the line never reached
    * `normalize`, so none of its codes applies).
    */
-  readonly errorCode?: string;
+  readonly errorCode?: ErrorCode;
 }
 
 export function emptySubmission(): Submission {
