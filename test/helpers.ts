@@ -3,6 +3,7 @@
  * Paths and shared data for the tests: the repo root and the ECS reference data, which lives
  * outside the repo at `../shared/ecs` (the same relative place in CI).
  */
+import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -53,4 +54,27 @@ export function splitAt(input: Uint8Array, cuts: readonly number[]): Uint8Array[
   }
   chunks.push(input.subarray(from));
   return chunks;
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The installed command (`bin/tanium-ecs.js`, over `dist/`), stdout not a terminal. */
+export function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(REPO_ROOT, "bin", "tanium-ecs.js"), ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, TANIUM_ECS_TOKEN: "", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
+    child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
 }

@@ -6,14 +6,13 @@
  * order and with or without a syslog header, comes out of the real command line for line.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { validateEcs } from "../src/ecs/validate.ts";
 import { normalize } from "../src/normalize.ts";
-import { REPO_ROOT, ecsReference } from "./helpers.ts";
+import { REPO_ROOT, ecsReference, runCli } from "./helpers.ts";
 
 const RECEIVED_AT = "2026-01-01T00:00:00.000Z";
 const SAMPLES = readFileSync(join(REPO_ROOT, "..", "shared", "tanium", "samples.ndjson"), "utf8")
@@ -90,27 +89,19 @@ describe("a mixed file through tanium-ecs normalize", () => {
   }
   mixed.splice(50, 0, '{"unrelated":"object"}');
 
-  function run(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolvePromise, reject) => {
-      const child = spawn(process.execPath, ["bin/tanium-ecs.js", "normalize", ...args], {
-        cwd: REPO_ROOT,
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
-      child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
-      child.on("error", reject);
-      child.on("close", (code) => resolvePromise({ code, stdout, stderr }));
-    });
-  }
-
   for (const workers of [[], ["--workers", "2"]]) {
     it(`keeps every line, in order ${workers.length > 0 ? "with --workers 2" : "in-thread"}`, async () => {
       const input = join(dir, "mixed.ndjson");
       writeFileSync(input, `${mixed.join("\n")}\n`);
       const deadPath = join(dir, `dead-${workers.length}.ndjson`);
-      const result = await run([input, "--no-progress", "--dead-letter", deadPath, ...workers]);
+      const result = await runCli([
+        "normalize",
+        input,
+        "--no-progress",
+        "--dead-letter",
+        deadPath,
+        ...workers,
+      ]);
       // Status 3: some lines were dead letters (the unrelated object), the rest went through.
       assert.equal(result.code, 3, result.stderr);
       const docs = result.stdout

@@ -3,13 +3,10 @@
  * What the query, replay and export tests share: documents to store, the built CLI run as a
  * user runs it, and a real fastify instance serving `apiRoutes` on a loopback port.
  */
-import { spawn } from "node:child_process";
-import { join } from "node:path";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { EcsDocument } from "../src/ecs/document.ts";
 import { apiRoutes } from "../src/server/api.ts";
 import type { EventStore } from "../src/store/index.ts";
-import { REPO_ROOT } from "./helpers.ts";
 
 /** A process_start document; `minutesAgo` sets `@timestamp` relative to `now`. */
 export function sampleDoc(id: string, host: string, processName: string, at: string): EcsDocument {
@@ -23,28 +20,7 @@ export function sampleDoc(id: string, host: string, processName: string, at: str
   };
 }
 
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The installed command (`bin/tanium-ecs.js`, over `dist/`), stdout not a terminal. */
-export function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, "bin", "tanium-ecs.js"), ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, TANIUM_ECS_TOKEN: "", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
-    child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+export { runCli, type CliResult } from "./helpers.ts";
 
 /** A URL where nothing listens: a port just released by the OS. */
 export async function deadServerUrl(): Promise<string> {
