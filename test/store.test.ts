@@ -143,7 +143,7 @@ describe("DuckDB store", () => {
       assert.equal((await store.write({ docs: [doc("a")], deadLetters: [] })).inserted, 1);
     }));
 
-  it("serializes concurrent writes: each resolves with its own counts", () =>
+  it("takes concurrent writes: each resolves with its own counts", () =>
     withStore(async (store) => {
       const batches = Array.from({ length: 8 }, (_, b) =>
         Array.from({ length: 250 }, (_, i) => doc(`b${b}-${i % 200}`)),
@@ -151,6 +151,24 @@ describe("DuckDB store", () => {
       const results = await Promise.all(batches.map((docs) => store.write({ docs, deadLetters: [] })));
       for (const r of results) assert.deepEqual(r, { inserted: 200, duplicates: 50, deadLetters: 0 });
       assert.deepEqual(await rows(store, `SELECT count(*) FROM events`), [[1600]]);
+    }));
+
+  it("stores each event once when concurrent batches carry the same new ids (the writers race)", () =>
+    withStore(async (store) => {
+      // Batches written at once go to different writer connections: the same new event.id in two
+      // of them is a conflict at the second commit, which must still store it exactly once.
+      const shared = Array.from({ length: 300 }, (_, i) => doc(`shared-${i}`));
+      const batches = Array.from({ length: 6 }, (_, b) => [
+        ...shared,
+        ...Array.from({ length: 100 }, (_, i) => doc(`own-${b}-${i}`)),
+      ]);
+      const results = await Promise.all(batches.map((docs) => store.write({ docs, deadLetters: [] })));
+      const inserted = results.reduce((sum, r) => sum + r.inserted, 0);
+      assert.equal(inserted, 300 + 6 * 100);
+      for (const r of results) assert.equal(r.inserted + r.duplicates, 400);
+      assert.deepEqual(await rows(store, `SELECT count(*), count(DISTINCT "event.id") FROM events`), [
+        [900, 900],
+      ]);
     }));
 
   it("refuses every statement that is not a single read-only one, with a clear error", () =>

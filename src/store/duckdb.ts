@@ -106,8 +106,18 @@ export async function duckdbStore(options: DuckDbStoreOptions): Promise<DuckDbEv
     // elsewhere is refused even in a SELECT (a query may come over HTTP). It cannot be re-enabled.
     await writer.run(`SET allowed_directories = [${quoteLiteral(dataDir + "/")}]`);
     await writer.run("SET enable_external_access = false");
-    if (!readOnly) await createStaging(writer);
-    return new DuckDbEventStore(instance, writer, {
+    const writers = [writer];
+    if (!readOnly) {
+      await createStaging(writer);
+      // A second writer: two batches insert at once (commits still go one by one through the
+      // WAL), measured about a third more documents per second than one connection.
+      for (let i = 1; i < WRITERS; i++) {
+        const more = await instance.connect();
+        await createStaging(more);
+        writers.push(more);
+      }
+    }
+    return new DuckDbEventStore(instance, writers, {
       file,
       dataDir,
       readOnly,
@@ -135,6 +145,9 @@ function openError(err: unknown, file: string): Error {
   }
   return new StoreError("ERR_SQL", `Cannot open ${file}: ${message}`, { cause: err });
 }
+
+/** Writer connections: batches insert in parallel on each (see `duckdbStore`). */
+const WRITERS = 2;
 
 const EVENTS_COLUMNS_SQL = EVENT_COLUMNS.map((c) => quoteIdent(c.name)).join(", ") + ", doc";
 
@@ -282,6 +295,28 @@ function isDuplicateKey(err: unknown): boolean {
   return err instanceof Error && /Duplicate key|violates primary key/i.test(err.message);
 }
 
+/** Appends `rows` rows, given column by column, to a staging table. */
+async function append(
+  writer: DuckDBConnection,
+  table: string,
+  types: readonly DuckDBType[],
+  rows: number,
+  columns: readonly (readonly DuckDBValue[])[],
+): Promise<void> {
+  const appender = await writer.createAppender(table, "main", "temp");
+  try {
+    for (let from = 0; from < rows; from += CHUNK_ROWS) {
+      // Column-wise: one native call per column per chunk, not one per value.
+      const chunk = DuckDBDataChunk.create(types, Math.min(CHUNK_ROWS, rows - from));
+      chunk.setColumns(columns.map((column) => column.slice(from, from + CHUNK_ROWS)));
+      appender.appendDataChunk(chunk);
+    }
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
+}
+
 interface StoreInfo {
   readonly file: string;
   readonly dataDir: string;
@@ -293,16 +328,20 @@ export class DuckDbEventStore implements EventStore {
   readonly name: string;
   readonly dataDir: string;
   private readonly instance: DuckDBInstance;
-  private readonly writer: DuckDBConnection;
+  private readonly writers: readonly DuckDBConnection[];
   private readonly info: StoreInfo;
-  /** The tail of the write queue: one writer transaction at a time. */
-  private tail: Promise<unknown> = Promise.resolve();
+  /** Writer connections not in a transaction now, and tasks waiting for one. */
+  private readonly idle: DuckDBConnection[];
+  private readonly waiting: ((connection: DuckDBConnection) => void)[] = [];
+  /** Write tasks started and not finished: `close` waits for them. */
+  private readonly running = new Set<Promise<unknown>>();
   private closed = false;
   private readonly readers = new Set<DuckDBConnection>();
 
-  constructor(instance: DuckDBInstance, writer: DuckDBConnection, info: StoreInfo) {
+  constructor(instance: DuckDBInstance, writers: readonly DuckDBConnection[], info: StoreInfo) {
     this.instance = instance;
-    this.writer = writer;
+    this.writers = writers;
+    this.idle = [...writers];
     this.info = info;
     this.name = info.file;
     this.dataDir = info.dataDir;
@@ -313,14 +352,15 @@ export class DuckDbEventStore implements EventStore {
     // commit of the one before it.
     const docs = stageDocs(batch.docs);
     const letters = batch.deadLetters;
-    return this.exclusive(async () => {
+    return this.exclusive(async (writer) => {
       let inserted: number;
       try {
-        inserted = await this.commitBatch(docs, letters, false);
+        inserted = await this.commitBatch(writer, docs, letters, false);
       } catch (err) {
-        // Rare (a sender resent what was stored): the whole batch again, skipping what is stored.
+        // Rare (a sender resent what was stored, or the other writer committed the same id
+        // first): the whole batch again, skipping what is stored.
         if (!isDuplicateKey(err)) throw err;
-        inserted = await this.commitBatch(docs, letters, true);
+        inserted = await this.commitBatch(writer, docs, letters, true);
       }
       return { inserted, duplicates: batch.docs.length - inserted, deadLetters: letters.length };
     });
@@ -333,22 +373,22 @@ export class DuckDbEventStore implements EventStore {
    * `write` runs it again with `redelivered`, which skips stored ids and counts what was new.
    */
   private async commitBatch(
+    writer: DuckDBConnection,
     docs: StagedDocs,
     letters: readonly DeadLetterRow[],
     redelivered: boolean,
   ): Promise<number> {
-    return this.transaction(async () => {
+    return this.transaction(writer, async () => {
       let inserted = docs.rows;
       const statements: string[] = [];
       if (docs.rows > 0) {
-        await this.append("staging_events", EVENT_TYPES, docs.rows, docs.columns);
-        if (redelivered)
-          inserted = (await this.writer.run(`${INSERT_EVENTS_SQL} ${ON_CONFLICT}`)).rowsChanged;
+        await append(writer, "staging_events", EVENT_TYPES, docs.rows, docs.columns);
+        if (redelivered) inserted = (await writer.run(`${INSERT_EVENTS_SQL} ${ON_CONFLICT}`)).rowsChanged;
         else statements.push(INSERT_EVENTS_SQL);
         statements.push("DELETE FROM staging_events");
       }
       if (letters.length > 0) {
-        await this.append("staging_dead_letters", DEAD_LETTER_TYPES, letters.length, [
+        await append(writer, "staging_dead_letters", DEAD_LETTER_TYPES, letters.length, [
           letters.map((r) => deadLetterId(r.original)),
           letters.map((r) => r.code),
           letters.map((r) => r.message),
@@ -358,58 +398,57 @@ export class DuckDbEventStore implements EventStore {
         ]);
         statements.push(INSERT_DEAD_LETTERS_SQL, "DELETE FROM staging_dead_letters");
       }
-      if (statements.length > 0) await this.writer.run(statements.join(";\n"));
+      if (statements.length > 0) await writer.run(statements.join(";\n"));
       return inserted;
     });
   }
 
-  /** Runs `task` alone on the writer connection, after every write queued before it. */
-  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+  /** Runs `task` on a writer connection of its own, as soon as one is free. */
+  private exclusive<T>(task: (writer: DuckDBConnection) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new StoreError("ERR_STORE_CLOSED", `${this.name} is closed.`));
     if (this.info.readOnly) {
       return Promise.reject(new StoreError("ERR_STORE_READ_ONLY", `${this.name} is open read-only.`));
     }
-    const run = this.tail.then(task, task);
-    this.tail = run.catch(() => {});
+    const run = this.acquire().then(async (writer) => {
+      try {
+        return await task(writer);
+      } finally {
+        this.release(writer);
+      }
+    });
+    const settled = run.catch(() => {});
+    this.running.add(settled);
+    void settled.then(() => this.running.delete(settled));
     return run;
   }
 
+  private acquire(): Promise<DuckDBConnection> {
+    const free = this.idle.pop();
+    if (free !== undefined) return Promise.resolve(free);
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(writer: DuckDBConnection): void {
+    const next = this.waiting.shift();
+    if (next !== undefined) next(writer);
+    else this.idle.push(writer);
+  }
+
   /** BEGIN … COMMIT around `task`; on any failure ROLLBACK (staging included) and reject. */
-  private async transaction<T>(task: () => Promise<T>): Promise<T> {
-    await this.writer.run("BEGIN TRANSACTION");
+  private async transaction<T>(writer: DuckDBConnection, task: () => Promise<T>): Promise<T> {
+    await writer.run("BEGIN TRANSACTION");
     try {
       const result = await task();
-      await this.writer.run("COMMIT");
+      await writer.run("COMMIT");
       return result;
     } catch (err) {
-      await this.writer.run("ROLLBACK").catch(() => {});
+      await writer.run("ROLLBACK").catch(() => {});
       throw err;
     }
   }
 
-  /** Appends `rows` rows, given column by column, to a staging table. */
-  private async append(
-    table: string,
-    types: readonly DuckDBType[],
-    rows: number,
-    columns: readonly (readonly DuckDBValue[])[],
-  ): Promise<void> {
-    const appender = await this.writer.createAppender(table, "main", "temp");
-    try {
-      for (let from = 0; from < rows; from += CHUNK_ROWS) {
-        // Column-wise: one native call per column per chunk, not one per value.
-        const chunk = DuckDBDataChunk.create(types, Math.min(CHUNK_ROWS, rows - from));
-        chunk.setColumns(columns.map((column) => column.slice(from, from + CHUNK_ROWS)));
-        appender.appendDataChunk(chunk);
-      }
-      appender.flushSync();
-    } finally {
-      appender.closeSync();
-    }
-  }
-
-  private async deleteDeadLetters(ids: readonly string[]): Promise<void> {
-    const statement = await this.writer.prepare(`DELETE FROM dead_letters WHERE list_contains($1, id)`);
+  private async deleteDeadLetters(writer: DuckDBConnection, ids: readonly string[]): Promise<void> {
+    const statement = await writer.prepare(`DELETE FROM dead_letters WHERE list_contains($1, id)`);
     statement.bindList(1, ids, LIST(VARCHAR));
     await statement.run();
   }
@@ -473,18 +512,18 @@ export class DuckDbEventStore implements EventStore {
       return Promise.reject(new StoreError("ERR_STORE_READ_ONLY", `${this.name} is open read-only.`));
     }
     return replayDeadLetters({
-      readAfter: (afterId, limit) => this.exclusive(() => this.readDeadLetters(afterId, limit)),
+      readAfter: (afterId, limit) => this.exclusive((writer) => this.readDeadLetters(writer, afterId, limit)),
       commit: (docs, resolvedIds, failing) =>
-        this.exclusive(async () => {
-          return this.transaction(async () => {
+        this.exclusive(async (writer) => {
+          return this.transaction(writer, async () => {
             const staged = stageDocs(docs);
-            await this.append("staging_events", EVENT_TYPES, staged.rows, staged.columns);
-            const inserted = (await this.writer.run(`${INSERT_EVENTS_SQL} ${ON_CONFLICT}`)).rowsChanged;
-            await this.writer.run("DELETE FROM staging_events");
-            if (resolvedIds.length > 0) await this.deleteDeadLetters(resolvedIds);
+            await append(writer, "staging_events", EVENT_TYPES, staged.rows, staged.columns);
+            const inserted = (await writer.run(`${INSERT_EVENTS_SQL} ${ON_CONFLICT}`)).rowsChanged;
+            await writer.run("DELETE FROM staging_events");
+            if (resolvedIds.length > 0) await this.deleteDeadLetters(writer, resolvedIds);
             // A line still failing keeps its place, with the current normalizer's reason.
             if (failing.length > 0) {
-              const update = await this.writer.prepare(
+              const update = await writer.prepare(
                 `UPDATE dead_letters SET code = $1, message = $2 WHERE id = $3`,
               );
               for (const f of failing) {
@@ -498,8 +537,12 @@ export class DuckDbEventStore implements EventStore {
     });
   }
 
-  private async readDeadLetters(afterId: string, limit: number): Promise<StoredDeadLetter[]> {
-    const statement = await this.writer.prepare(
+  private async readDeadLetters(
+    writer: DuckDBConnection,
+    afterId: string,
+    limit: number,
+  ): Promise<StoredDeadLetter[]> {
+    const statement = await writer.prepare(
       `SELECT id, code, message, original, input, received_at FROM dead_letters WHERE id > $1 ORDER BY id LIMIT $2`,
     );
     statement.bind([afterId, limit]);
@@ -547,11 +590,12 @@ export class DuckDbEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.closed) return;
     // Let queued writes finish (their senders are waiting for an answer), then refuse new ones.
-    await this.tail;
+    while (this.running.size > 0) await Promise.all(this.running);
     this.closed = true;
     for (const reader of this.readers) reader.interrupt();
-    if (!this.info.readOnly) await this.writer.run("CHECKPOINT").catch(() => {});
-    this.writer.closeSync();
+    const [first] = this.writers;
+    if (!this.info.readOnly && first !== undefined) await first.run("CHECKPOINT").catch(() => {});
+    for (const writer of this.writers) writer.closeSync();
     this.instance.closeSync();
   }
 }
