@@ -7,8 +7,7 @@
  * same data (`uniqueEventId`/`unique_event_id`, events.md §3.3). Keys are compared canonically:
  * lower case, without spaces, `_` and `-`. Used by the alert, audit and Integrity Monitor readers.
  */
-import { FieldTypeError } from "../errors.ts";
-import { MAX_UNMAPPED_DEPTH } from "./recorder/read.ts";
+import { checkUnmappedDepth } from "./values.ts";
 
 export type JsonObject = Readonly<Record<string, unknown>>;
 
@@ -120,38 +119,20 @@ export function hasColumn(
   return false;
 }
 
-/** Whether a value nests deeper than `limit` levels; iterative, so hostile depth cannot overflow. */
-export function deeperThan(root: unknown, limit: number): boolean {
-  let level: unknown[] = [root];
-  for (let depth = 0; level.length > 0; depth++) {
-    const next: unknown[] = [];
-    for (const node of level) {
-      if (node === null || typeof node !== "object") continue;
-      if (depth >= limit) return true;
-      for (const child of Object.values(node as Record<string, unknown>)) next.push(child);
-    }
-    level = next;
-  }
-  return false;
-}
-
 /**
  * The columns no reader claims, kept whole under `tanium.*` (nothing is dropped): their keys are
- * pushed onto `keys` for the unmapped-keys count. A value nested deeper than `maxDepth` fails the
- * line with ERR_TOO_DEEP, as a recorder `fields` value does.
+ * pushed onto `keys` for the unmapped-keys count. A value nested too deep fails the line with
+ * ERR_TOO_DEEP, as a recorder `fields` value does.
  */
 export function unmappedColumns(
   columns: Keyed,
   known: ReadonlySet<string>,
   keys: string[],
-  maxDepth = MAX_UNMAPPED_DEPTH,
 ): Record<string, unknown> | undefined {
   const others = columns.others(known);
   if (others === undefined) return undefined;
   for (const key in others) {
-    if (deeperThan(others[key], maxDepth)) {
-      throw new FieldTypeError(key, `nested at most ${maxDepth} levels`, others[key], "ERR_TOO_DEEP");
-    }
+    checkUnmappedDepth(key, others[key]);
     keys.push(key);
   }
   return others;

@@ -174,3 +174,28 @@ function utcFastPath(text: string): string | undefined {
   if (day < 1 || day > last) return undefined;
   return text.endsWith("Z") ? text : `${text.slice(0, -6)}Z`;
 }
+
+/** Deepest nesting kept for an unmapped value; deeper input is hostile (and would overflow JSON.stringify). */
+export const MAX_UNMAPPED_DEPTH = 64;
+
+/** Whether a value nests deeper than `limit` levels; iterative, so hostile depth cannot overflow. */
+export function deeperThan(root: unknown, limit: number): boolean {
+  let level: unknown[] = [root];
+  for (let depth = 0; level.length > 0; depth++) {
+    const next: unknown[] = [];
+    for (const node of level) {
+      if (node === null || typeof node !== "object") continue;
+      if (depth >= limit) return true;
+      for (const child of Object.values(node as Record<string, unknown>)) next.push(child);
+    }
+    level = next;
+  }
+  return false;
+}
+
+/** A value about to be kept unmapped (under `tanium.*`): fails with ERR_TOO_DEEP when too deep. */
+export function checkUnmappedDepth(field: string, value: unknown): void {
+  if (deeperThan(value, MAX_UNMAPPED_DEPTH)) {
+    throw new FieldTypeError(field, `nested at most ${MAX_UNMAPPED_DEPTH} levels`, value, "ERR_TOO_DEEP");
+  }
+}

@@ -9,8 +9,8 @@
 import { isIP } from "node:net";
 import sjson from "secure-json-parse";
 import { FieldTypeError } from "../../errors.ts";
-import { deeperThan, Keyed, unmappedColumns } from "../keys.ts";
-import { readDate, readInt, readIp, readString, readUid } from "../values.ts";
+import { Keyed, unmappedColumns } from "../keys.ts";
+import { deeperThan, readDate, readInt, readIp, readString, readUid } from "../values.ts";
 import type { AuditDestination, AuditRecord } from "./record.ts";
 
 /** Deepest state kept as an object; deeper is kept as text (a document must serialize). */

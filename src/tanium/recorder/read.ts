@@ -7,6 +7,7 @@
 import { FieldTypeError } from "../../errors.ts";
 import {
   readBool,
+  checkUnmappedDepth,
   readDate,
   readInt,
   readInt64,
@@ -28,9 +29,6 @@ import {
   type PrefixSpec,
 } from "./keys.ts";
 import type { RecorderEvent, RecorderFamily } from "./record.ts";
-
-/** Deepest nesting kept for an unmapped value; deeper input is hostile (and would overflow JSON.stringify). */
-export const MAX_UNMAPPED_DEPTH = 64;
 
 interface CompiledSpec extends KeySpec {
   /** Writes a read value at the spec's path, creating the nested records on the way. */
@@ -186,32 +184,9 @@ function readPrefixed(record: RecorderEvent, prefix: CompiledPrefix, key: string
 }
 
 function keepUnmapped(record: RecorderEvent, key: string, value: unknown): void {
-  if (value !== null && typeof value === "object" && depthExceeds(value, MAX_UNMAPPED_DEPTH)) {
-    throw new FieldTypeError(
-      `fields.${key}`,
-      `nested at most ${MAX_UNMAPPED_DEPTH} levels`,
-      value,
-      "ERR_TOO_DEEP",
-    );
-  }
+  checkUnmappedDepth(`fields.${key}`, value);
   // A null-prototype object: no key of the input can reach Object.prototype through it.
   record.unmapped ??= Object.create(null) as Record<string, unknown>;
   record.unmapped[key] = value;
   record.unmappedKeys.push(key);
-}
-
-/** Iterative, so that a hostile depth cannot overflow the stack here either. */
-function depthExceeds(root: object, limit: number): boolean {
-  let level: unknown[] = [root];
-  for (let depth = 1; level.length > 0; depth++) {
-    if (depth > limit) return true;
-    const next: unknown[] = [];
-    for (const node of level) {
-      for (const child of Object.values(node as Record<string, unknown>)) {
-        if (child !== null && typeof child === "object") next.push(child);
-      }
-    }
-    level = next;
-  }
-  return false;
 }
