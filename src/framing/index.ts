@@ -3,6 +3,7 @@
  * Bytes to frames: newline-delimited input or one JSON array, chosen by looking at the input.
  */
 import { JsonArrayFramer } from "./json-array.ts";
+import { JsonBodyFramer } from "./json-body.ts";
 import { asBuffer, LineFramer } from "./lines.ts";
 import type { Frame, Framer, FramerOptions } from "./lines.ts";
 
@@ -91,4 +92,4 @@ export class AutoFramer implements Framer {
   }
 }
 
-export { LineFramer, JsonArrayFramer, type Frame, type Framer, type FramerOptions };
+export { LineFramer, JsonArrayFramer, JsonBodyFramer, type Frame, type Framer, type FramerOptions };

@@ -82,12 +82,12 @@ export function processFrame(
       batch.dead.push({ error: result.error, original: frame.text, line, receivedAt });
     }
   } else if (frame.kind === "oversize") {
-    const kept = Buffer.byteLength(frame.head);
-    const error = normalizeError(
-      "ERR_LINE_TOO_LONG",
-      `${frame.bytes} bytes over the ${settings.maxBytes} byte limit; the original is cut to its first ${kept} bytes.`,
-    );
-    batch.dead.push({ error, original: frame.head, line, receivedAt });
+    batch.dead.push({
+      error: oversizeError(frame, settings.maxBytes),
+      original: frame.head,
+      line,
+      receivedAt,
+    });
   } else {
     batch.dead.push({
       error: normalizeError("ERR_JSON_SYNTAX", frame.message),
@@ -96,6 +96,15 @@ export function processFrame(
       receivedAt,
     });
   }
+}
+
+/** Why a frame over the size cap is a dead letter; its original is the frame's head. */
+export function oversizeError(frame: Extract<Frame, { kind: "oversize" }>, maxBytes: number): NormalizeError {
+  const kept = Buffer.byteLength(frame.head);
+  return normalizeError(
+    "ERR_LINE_TOO_LONG",
+    `${frame.bytes} bytes over the ${maxBytes} byte limit; the original is cut to its first ${kept} bytes.`,
+  );
 }
 
 export function processFrames(

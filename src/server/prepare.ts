@@ -8,6 +8,7 @@ import type { EcsDocument } from "../ecs/document.ts";
 import type { ErrorCode } from "../errors.ts";
 import type { Frame } from "../framing/index.ts";
 import { normalize } from "../normalize.ts";
+import { oversizeError } from "../pipeline/process.ts";
 import type { DeadLetterRow } from "../store/store.ts";
 
 /** What one sender handed over at once (an HTTP body, a TCP read, a datagram), ready to store. */
@@ -63,9 +64,10 @@ export function prepare(frames: readonly Frame[], options: PrepareOptions): Subm
       }
     } else if (frame.kind === "oversize") {
       bytes += frame.head.length;
+      const error = oversizeError(frame, maxLineBytes);
       deadLetters.push({
-        code: "ERR_LINE_TOO_LONG",
-        message: `The line is longer than the size limit. ${frame.bytes} bytes over the ${maxLineBytes} byte limit; the original is cut to its first ${Buffer.byteLength(frame.head)} bytes.`,
+        code: error.code,
+        message: error.message,
         original: frame.head,
         input,
         receivedAt,

@@ -13,8 +13,7 @@ import type { AddressInfo } from "node:net";
 import type { Readable } from "node:stream";
 import { createGunzip, createInflate } from "node:zlib";
 import fastify, { type FastifyInstance, type FastifyReply } from "fastify";
-import { JsonArrayFramer, LineFramer, type Frame, type Framer } from "../../framing/index.ts";
-import { asBuffer, FrameBytes } from "../../framing/lines.ts";
+import { JsonBodyFramer, LineFramer, type Frame, type Framer } from "../../framing/index.ts";
 import type { EventStore } from "../../store/store.ts";
 import { apiRoutes } from "../api.ts";
 import { createAuth } from "../auth.ts";
@@ -38,7 +37,6 @@ export interface HttpInputOptions extends ListenOptions {
 const JSON_TYPES = new Set(["application/json"]);
 const LINE_TYPES = new Set(["application/x-ndjson", "application/ndjson", "text/plain"]);
 const ENCODINGS = new Set(["identity", "gzip", "x-gzip", "deflate"]);
-const HEAD_BYTES = 65536;
 
 /** A request refused with a status and a stable code. */
 class HttpFailure extends Error {
@@ -174,8 +172,8 @@ export const http: InputFactory<HttpInputOptions> = async (options, context) => 
           }
           const receivedAt = new Date().toISOString();
           const framer: Framer = json
-            ? new JsonBodyFramer(maxLineBytes)
-            : new LineFramer({ maxBytes: maxLineBytes, headBytes: HEAD_BYTES });
+            ? new JsonBodyFramer({ maxBytes: maxLineBytes })
+            : new LineFramer({ maxBytes: maxLineBytes });
           const frames = await readFrames(request.raw, encoding, framer, maxBodyBytes);
           metrics.received.inc({ input: "http" }, frames.length);
           const submission = prepare(frames, { input: "http", receivedAt, maxLineBytes });
@@ -268,58 +266,4 @@ async function readFrames(
   }
   framer.end(frames);
   return frames;
-}
-
-/**
- * `application/json`: a body starting with `[` is an array whose elements are the events (one
- * frame each, exact source text kept for `event.original`); anything else is one event, framed
- * whole (a pretty-printed object spans lines). Non-object elements reach `normalize`, which makes
- * them dead letters (ERR_NOT_AN_OBJECT).
- */
-class JsonBodyFramer implements Framer {
-  readonly #maxBytes: number;
-  #inner: Framer | undefined;
-  readonly #whole: FrameBytes;
-  #blank = true;
-
-  constructor(maxBytes: number) {
-    this.#maxBytes = maxBytes;
-    this.#whole = new FrameBytes(maxBytes, Math.min(HEAD_BYTES, maxBytes));
-  }
-
-  push(chunk: Uint8Array, out: Frame[]): void {
-    if (this.#inner !== undefined) {
-      this.#inner.push(chunk, out);
-      return;
-    }
-    const buf = asBuffer(chunk);
-    if (this.#blank) {
-      const first = buf.findIndex((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
-      if (first === -1) return;
-      this.#blank = false;
-      if (buf[first] === 0x5b) {
-        this.#inner = new JsonArrayFramer({ maxBytes: this.#maxBytes, headBytes: HEAD_BYTES });
-        this.#inner.push(buf.subarray(first), out);
-        return;
-      }
-      this.#whole.append(buf, first, buf.length);
-      return;
-    }
-    this.#whole.append(buf, 0, buf.length);
-  }
-
-  end(out: Frame[]): void {
-    if (this.#inner !== undefined) {
-      this.#inner.end(out);
-      return;
-    }
-    if (this.#blank) return;
-    const whole = this.#whole;
-    const headBytes = Math.min(HEAD_BYTES, this.#maxBytes);
-    if (whole.overflowed || whole.total > this.#maxBytes) {
-      out.push({ kind: "oversize", line: 1, bytes: whole.total, head: whole.head(headBytes) });
-    } else {
-      out.push({ kind: "line", line: 1, text: whole.bytes().toString("utf8").trimEnd() });
-    }
-  }
 }

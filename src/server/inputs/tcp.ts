@@ -28,8 +28,6 @@ export interface TcpInputOptions extends ListenOptions {
   readonly idleTimeoutMs: number;
 }
 
-const HEAD_BYTES = 65536;
-
 export const tcp: InputFactory<TcpInputOptions> = async (options, context) => {
   const { intake, logger, metrics } = context;
   const connections = new Set<Connection>();
@@ -99,10 +97,7 @@ class Connection {
     this.#socket = socket;
     this.#options = options;
     this.#context = context;
-    this.#framer = new DetectFramer({
-      maxBytes: options.maxLineBytes,
-      headBytes: Math.min(HEAD_BYTES, options.maxLineBytes),
-    });
+    this.#framer = new DetectFramer({ maxBytes: options.maxLineBytes });
     const host = socket.remoteAddress ?? "unknown";
     this.#input = `tcp:${formatAddress({ host, port: socket.remotePort ?? 0 })}`;
     socket.setTimeout(options.idleTimeoutMs);

@@ -8,14 +8,12 @@
 import { createSocket, type RemoteInfo } from "node:dgram";
 import { isIPv6 } from "node:net";
 import type { Frame } from "../../framing/index.ts";
-import { decodeHead } from "../../framing/lines.ts";
+import { decodeHead, DEFAULT_HEAD_BYTES } from "../../framing/lines.ts";
 import { formatAddress } from "../config.ts";
 import { prepare } from "../prepare.ts";
 import type { Input, InputFactory, ListenOptions } from "./input.ts";
 
 export type UdpInputOptions = ListenOptions;
-
-const HEAD_BYTES = 65536;
 
 export const udp: InputFactory<UdpInputOptions> = async (options, context) => {
   const { intake, metrics, logger } = context;
@@ -47,7 +45,7 @@ export const udp: InputFactory<UdpInputOptions> = async (options, context) => {
             kind: "oversize",
             line: 1,
             bytes: end,
-            head: decodeHead(msg, 0, end, Math.min(HEAD_BYTES, options.maxLineBytes)),
+            head: decodeHead(msg, 0, end, Math.min(DEFAULT_HEAD_BYTES, options.maxLineBytes)),
           }
         : { kind: "line", line: 1, text: msg.toString("utf8", 0, end) };
     const input = `udp:${formatAddress({ host: rinfo.address, port: rinfo.port })}`;
