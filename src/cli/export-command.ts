@@ -14,8 +14,6 @@ import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { Command, Option } from "commander";
 import {
   CliError,
-  DEFAULT_DATA_DIR,
-  DEFAULT_SERVER,
   openDataDir,
   postToServer,
   serverListening,
@@ -23,9 +21,9 @@ import {
 } from "../store/client.ts";
 import type { ExportFormat } from "../store/store.ts";
 import { sinceInstant } from "./query-command.ts";
+import { reportFailure, withStoreClientOptions } from "./store-client.ts";
 
 export const EXIT_OK = 0;
-export const EXIT_ERROR = 1;
 
 export interface ExportCommandOptions extends StoreClientOptions {
   format: ExportFormat;
@@ -34,19 +32,17 @@ export interface ExportCommandOptions extends StoreClientOptions {
 }
 
 export function exportCommand(): Command {
-  return new Command("export")
-    .description("Write the stored events to a file: ECS NDJSON, or Parquet (typed columns + doc).")
-    .addOption(
-      new Option("--format <format>", "ndjson or parquet").choices(["ndjson", "parquet"]).default("ndjson"),
-    )
-    .option("--since <age>", "only events since 30m, 1h, 2d, 1w ago, or an ISO-8601 instant")
-    .requiredOption("--out <file>", "the file to write")
-    .option("--data <dir>", "the data folder, used when no server answers", DEFAULT_DATA_DIR)
-    .option("--server <url>", "the running server to ask first", DEFAULT_SERVER)
-    .option("--token <token>", "bearer token for the server (default: $TANIUM_ECS_TOKEN)")
-    .action(async (options: ExportCommandOptions) => {
-      process.exitCode = await runExport(options);
-    });
+  return withStoreClientOptions(
+    new Command("export")
+      .description("Write the stored events to a file: ECS NDJSON, or Parquet (typed columns + doc).")
+      .addOption(
+        new Option("--format <format>", "ndjson or parquet").choices(["ndjson", "parquet"]).default("ndjson"),
+      )
+      .option("--since <age>", "only events since 30m, 1h, 2d, 1w ago, or an ISO-8601 instant")
+      .requiredOption("--out <file>", "the file to write"),
+  ).action(async (options: ExportCommandOptions) => {
+    process.exitCode = await runExport(options);
+  });
 }
 
 export async function runExport(options: ExportCommandOptions): Promise<number> {
@@ -56,8 +52,7 @@ export async function runExport(options: ExportCommandOptions): Promise<number> 
     process.stderr.write(`exported ${rows ?? "?"} events to ${options.out} (${options.format})\n`);
     return EXIT_OK;
   } catch (err) {
-    process.stderr.write(`tanium-ecs: ${err instanceof Error ? err.message : String(err)}\n`);
-    return err instanceof CliError ? err.exitCode : EXIT_ERROR;
+    return reportFailure(err);
   }
 }
 

@@ -11,18 +11,16 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { EVENT_COLUMN_NAMES, quoteIdent, quoteLiteral } from "../store/columns.ts";
 import {
   CliError,
-  DEFAULT_DATA_DIR,
-  DEFAULT_SERVER,
   openDataDir,
   postToServer,
   serverListening,
   type StoreClientOptions,
 } from "../store/client.ts";
 import { isSqlError } from "../store/errors.ts";
+import { reportFailure, withStoreClientOptions } from "./store-client.ts";
 import type { QueryResult } from "../store/store.ts";
 
 export const EXIT_OK = 0;
-export const EXIT_ERROR = 1;
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 10_000;
 
@@ -46,12 +44,11 @@ export interface QueryCommandOptions extends StoreClientOptions {
 }
 
 export function queryCommand(): Command {
-  return new Command("query")
-    .description("Read-only SQL over the stored events (table `events`, `dead_letters`), or shortcuts.")
-    .argument("[sql]", "one SELECT statement; without it, the shortcuts below build one")
-    .option("--data <dir>", "the data folder, used when no server answers", DEFAULT_DATA_DIR)
-    .option("--server <url>", "the running server to ask first", DEFAULT_SERVER)
-    .option("--token <token>", "bearer token for the server (default: $TANIUM_ECS_TOKEN)")
+  return withStoreClientOptions(
+    new Command("query")
+      .description("Read-only SQL over the stored events (table `events`, `dead_letters`), or shortcuts.")
+      .argument("[sql]", "one SELECT statement; without it, the shortcuts below build one"),
+  )
     .option("--json", "NDJSON, one object per row (the default when stdout is not a terminal)")
     .option("--table", "an aligned table even when stdout is not a terminal")
     .option("--since <age>", "only events since 30m, 1h, 2d, 1w ago, or an ISO-8601 instant")
@@ -84,8 +81,7 @@ export async function runQuery(sql: string | undefined, options: QueryCommandOpt
     }
     return EXIT_OK;
   } catch (err) {
-    process.stderr.write(`tanium-ecs: ${err instanceof Error ? err.message : String(err)}\n`);
-    return err instanceof CliError ? err.exitCode : EXIT_ERROR;
+    return reportFailure(err);
   }
 }
 

@@ -7,31 +7,22 @@
  * `normalize` does for dead letters), 1 on an error.
  */
 import { Command } from "commander";
-import {
-  CliError,
-  DEFAULT_DATA_DIR,
-  DEFAULT_SERVER,
-  openDataDir,
-  postToServer,
-  serverListening,
-  type StoreClientOptions,
-} from "../store/client.ts";
+import { openDataDir, postToServer, serverListening, type StoreClientOptions } from "../store/client.ts";
 import { formatReplay } from "../store/replay.ts";
+import { reportFailure, withStoreClientOptions } from "./store-client.ts";
 import type { ReplayResult } from "../store/store.ts";
 
 export const EXIT_OK = 0;
-export const EXIT_ERROR = 1;
 export const EXIT_STILL_FAILING = 3;
 
 export function replayCommand(): Command {
-  return new Command("replay")
-    .description("Normalize the dead letters again; move those that now succeed into the events table.")
-    .option("--data <dir>", "the data folder, used when no server answers", DEFAULT_DATA_DIR)
-    .option("--server <url>", "the running server to ask first", DEFAULT_SERVER)
-    .option("--token <token>", "bearer token for the server (default: $TANIUM_ECS_TOKEN)")
-    .action(async (options: StoreClientOptions) => {
-      process.exitCode = await runReplay(options);
-    });
+  return withStoreClientOptions(
+    new Command("replay").description(
+      "Normalize the dead letters again; move those that now succeed into the events table.",
+    ),
+  ).action(async (options: StoreClientOptions) => {
+    process.exitCode = await runReplay(options);
+  });
 }
 
 export async function runReplay(options: StoreClientOptions): Promise<number> {
@@ -40,8 +31,7 @@ export async function runReplay(options: StoreClientOptions): Promise<number> {
     process.stdout.write(formatReplay(result) + "\n");
     return result.stillFailing > 0 ? EXIT_STILL_FAILING : EXIT_OK;
   } catch (err) {
-    process.stderr.write(`tanium-ecs: ${err instanceof Error ? err.message : String(err)}\n`);
-    return err instanceof CliError ? err.exitCode : EXIT_ERROR;
+    return reportFailure(err);
   }
 }
 
