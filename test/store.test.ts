@@ -302,7 +302,28 @@ describe("DuckDB store", () => {
       assert.equal(({} as Record<string, unknown>).polluted, undefined);
       // A document without event.id gets a stable key from its content: resent, it is still once.
       await store.write({ docs: [bare as EcsDocument], deadLetters: [] });
-      assert.deepEqual(await rows(store, `SELECT count(*) FROM events WHERE "event.id" <> 'odd-1'`), [[1]]);
+      assert.deepEqual(
+        await rows(store, `SELECT count(*) FROM events WHERE "event.id" NOT IN ('odd-1', 'odd-2')`),
+        [[1]],
+      );
+      // Values of the wrong shape leave their column empty; the document keeps them as sent.
+      const shapeless = {
+        "@timestamp": "yesterday",
+        event: { id: "odd-2", category: { network: true }, type: [1, "x", null], severity: "7" },
+        host: "just text",
+        user: ["root"],
+        process: { pid: 1.5, name: 42, parent: [] },
+      } as unknown as EcsDocument;
+      assert.equal((await store.write({ docs: [shapeless], deadLetters: [] })).inserted, 1);
+      assert.deepEqual(
+        await rows(
+          store,
+          `SELECT "@timestamp", "event.category", "event.type", "event.severity", "host.name", "user.name",
+             "process.pid", "process.name", "process.parent.pid", doc FROM events WHERE "event.id" = 'odd-2'`,
+        ),
+        // DuckDB casts 1.5 to BIGINT by rounding, as it casts the text "1.5".
+        [[null, null, ["1", "x", null], 7, null, null, 2, "42", null, JSON.parse(JSON.stringify(shapeless))]],
+      );
     }));
 
   it("keeps the data after close and reopen; a read-only open reads it and refuses writes", async () => {

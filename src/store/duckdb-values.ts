@@ -75,26 +75,3 @@ function timestampText(value: DuckDBValue): string {
   }
   return String(value);
 }
-
-/**
- * A document's value → the text `json_extract_string` gives for it: a string as is, a number or
- * boolean as its JSON text, an object or array as compact JSON, null or absent as NULL. Read in
- * JS from the objects the server already holds, so DuckDB parses no JSON to fill the columns.
- */
-export function stagedText(value: unknown): string | null {
-  if (value === undefined || value === null) return null;
-  if (typeof value === "string") return value;
-  if (typeof value === "number" || typeof value === "boolean") return String(value);
-  return JSON.stringify(value) ?? null;
-}
-
-/**
- * A document's value → a keyword list: each item as `stagedText`; ECS lets a keyword array hold
- * one value, so "a" is ["a"]; an object is no list (NULL), as `TRY_CAST(json AS VARCHAR[])` had it.
- */
-export function stagedItems(value: unknown): (string | null)[] | null {
-  if (value === undefined || value === null) return null;
-  if (Array.isArray(value)) return value.map(stagedText);
-  if (typeof value === "object") return null;
-  return [stagedText(value)];
-}

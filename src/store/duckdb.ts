@@ -33,7 +33,7 @@ import {
 } from "@duckdb/node-api";
 import type { EcsDocument } from "../ecs/document.ts";
 import { EVENT_COLUMNS, quoteIdent, quoteLiteral, readPath } from "./columns.ts";
-import { jsonSafe, stagedItems, stagedText } from "./duckdb-values.ts";
+import { jsonSafe } from "./duckdb-values.ts";
 import { StoreError } from "./errors.ts";
 import { replayDeadLetters, type StoredDeadLetter } from "./replay.ts";
 import type {
@@ -152,13 +152,13 @@ const WRITERS = 2;
 const EVENTS_COLUMNS_SQL = EVENT_COLUMNS.map((c) => quoteIdent(c.name)).join(", ") + ", doc";
 
 /**
- * Each staged document comes with `cols`, a small flat JSON array: the value of each typed
- * column, in `EVENT_COLUMNS` order, as the text `json_extract_string` would read from the
- * document (a keyword list as an array of such texts), filled in JS from the document objects
- * (`stageDocs`). Measured: DuckDB extracting ~45 paths from each whole document cost about 80% of
- * a write; appending ~45 values per row instead costs the JS thread one native call per value;
- * one short array per row costs little on both sides. The move to `events` casts the rest in
- * SQL: a value of the wrong kind becomes NULL (TRY_CAST), never a failed batch; `doc` keeps it.
+ * A staged row is the document's JSON text and its key. The move to `events` reads every typed
+ * column out of `doc` in SQL with one `json_transform` per row: the document is parsed once, into
+ * a struct shaped like the columns (`columnStruct`). Measured on 200k recorder documents, 2
+ * writers: 27k documents/s against 20k/s when JS read the ~45 values into a second JSON array per
+ * row, and half the JS time per batch (one JSON.stringify per document, not two).
+ * Values are read as text, then cast: a value of the wrong kind becomes NULL (TRY_CAST), never a
+ * failed batch; `doc` keeps it. Keys match exactly (json_transform is case-sensitive).
  */
 /** Skips an `event.id` already stored; the fast path leaves it out (see `commitBatch`). */
 const ON_CONFLICT = "ON CONFLICT DO NOTHING";
@@ -167,19 +167,49 @@ const INSERT_DEAD_LETTERS_SQL = `INSERT INTO dead_letters
   SELECT id, code, message, original, input, TRY_CAST(received_at AS TIMESTAMPTZ)
   FROM staging_dead_letters ON CONFLICT DO NOTHING`;
 
+/**
+ * The json_transform structure of the typed columns: nested like the ECS document, a keyword list
+ * as JSON (cast below), every other value as text (cast below, as `json_extract_string` reads it).
+ */
+function columnStruct(): string {
+  type Tree = Map<string, Tree | string>;
+  const root: Tree = new Map();
+  for (const c of EVENT_COLUMNS) {
+    let tree = root;
+    c.path.forEach((key, i) => {
+      if (i === c.path.length - 1) {
+        tree.set(key, c.type === "VARCHAR[]" ? "JSON" : "VARCHAR");
+        return;
+      }
+      let child = tree.get(key);
+      if (child === undefined || typeof child === "string") {
+        child = new Map();
+        tree.set(key, child);
+      }
+      tree = child;
+    });
+  }
+  const emit = (tree: Tree): string =>
+    `{${[...tree].map(([k, v]) => `${JSON.stringify(k)}:${typeof v === "string" ? JSON.stringify(v) : emit(v)}`).join(",")}}`;
+  return emit(root);
+}
+
 function insertEventsSql(): string {
-  // `event.id` is one of the VARCHAR columns: stageDocs writes the key it computed there.
-  const lists = EVENT_COLUMNS.filter((c) => c.type === "VARCHAR[]");
-  const paths = EVENT_COLUMNS.map((_, i) => quoteLiteral(`$[${i}]`));
-  const listPaths = lists.map((c) => quoteLiteral(`$[${EVENT_COLUMNS.indexOf(c)}]`));
-  const values = EVENT_COLUMNS.map((c, i) => {
-    if (c.type === "VARCHAR[]") return `TRY_CAST(j[${lists.indexOf(c) + 1}] AS VARCHAR[])`;
-    if (c.type === "VARCHAR") return `s[${i + 1}]`;
-    return `TRY_CAST(s[${i + 1}] AS ${c.type})`;
+  const values = EVENT_COLUMNS.map((c) => {
+    // The key stageDocs computed (the document's own `event.id`, or a hash when it has none).
+    if (c.name === "event.id") return "id";
+    const ref = `t.${c.path.map(quoteIdent).join(".")}`;
+    if (c.type === "VARCHAR") return ref;
+    // ECS lets a keyword array hold one value: "a" is ["a"]; an object is no list.
+    if (c.type === "VARCHAR[]") {
+      return `CASE WHEN ${ref} IS NULL OR json_type(${ref}) IN ('OBJECT', 'NULL') THEN NULL
+        WHEN json_type(${ref}) = 'ARRAY' THEN TRY_CAST(${ref} AS VARCHAR[])
+        ELSE [json_extract_string(${ref}, '$')] END`;
+    }
+    return `TRY_CAST(${ref} AS ${c.type})`;
   });
   return `INSERT INTO events (${EVENTS_COLUMNS_SQL}) SELECT ${values.join(", ")}, doc FROM (
-    SELECT doc, json_extract_string(cols, [${paths.join(", ")}]) AS s,
-      json_extract(cols, [${listPaths.join(", ")}]) AS j FROM staging_events)`;
+    SELECT id, doc, json_transform(doc, ${quoteLiteral(columnStruct())}) AS t FROM staging_events)`;
 }
 
 const INSERT_EVENTS_SQL = insertEventsSql();
@@ -228,19 +258,16 @@ async function checkSchema(connection: DuckDBConnection, file: string): Promise<
 
 /** Connection-local staging tables: their rows never reach the file, only what INSERT moves. */
 async function createStaging(connection: DuckDBConnection): Promise<void> {
-  // JSON columns: a VARCHAR would be parsed again to validate it on its cast into `events.doc`.
-  await connection.run(`CREATE TEMP TABLE staging_events (cols JSON, doc JSON)`);
+  // `doc` as JSON: a VARCHAR would be parsed again to validate it on its cast into `events.doc`.
+  await connection.run(`CREATE TEMP TABLE staging_events (id VARCHAR, doc JSON)`);
   await connection.run(
     `CREATE TEMP TABLE staging_dead_letters (id VARCHAR, code VARCHAR, message VARCHAR,
        original VARCHAR, input VARCHAR, received_at VARCHAR)`,
   );
 }
 
-/** The staging columns' types: `cols`, `doc`. */
-const EVENT_TYPES: readonly DuckDBType[] = [
-  DuckDBVarCharType.create("JSON"),
-  DuckDBVarCharType.create("JSON"),
-];
+/** The staging columns' types: `id`, `doc`. */
+const EVENT_TYPES: readonly DuckDBType[] = [VARCHAR, DuckDBVarCharType.create("JSON")];
 const DEAD_LETTER_TYPES: readonly DuckDBType[] = [VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR];
 
 /** The key of a dead letter: the same original text is the same dead letter, whoever resent it. */
@@ -259,7 +286,7 @@ function eventId(doc: EcsDocument, json: string): string {
 }
 
 /**
- * A batch of documents as the staging table's columns (`cols`, `doc`), row `i` of each column
+ * A batch of documents as the staging table's columns (`id`, `doc`), row `i` of each column
  * being one document; a second copy of an `event.id` within the batch is left out (the first one
  * is kept), so the batch alone never breaks the primary key.
  */
@@ -269,7 +296,7 @@ interface StagedDocs {
 }
 
 function stageDocs(docs: readonly EcsDocument[]): StagedDocs {
-  const cols: string[] = [];
+  const ids: string[] = [];
   const doc: string[] = [];
   const seen = new Set<string>();
   for (const d of docs) {
@@ -277,17 +304,10 @@ function stageDocs(docs: readonly EcsDocument[]): StagedDocs {
     const id = eventId(d, json);
     if (seen.has(id)) continue;
     seen.add(id);
+    ids.push(id);
     doc.push(json);
-    cols.push(
-      JSON.stringify(
-        EVENT_COLUMNS.map((c) => {
-          const value = c.name === "event.id" ? id : readPath(d, c.path);
-          return c.type === "VARCHAR[]" ? stagedItems(value) : stagedText(value);
-        }),
-      ),
-    );
   }
-  return { rows: seen.size, columns: [cols, doc] };
+  return { rows: ids.length, columns: [ids, doc] };
 }
 
 /** A DuckDB error raised by a key already stored: the batch holds a redelivered event. */
