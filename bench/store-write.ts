@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EcsDocument } from "../src/ecs/document.ts";
 import { normalize } from "../src/normalize.ts";
-import { stores } from "../src/store/index.ts";
+import { stores, storedDoc } from "../src/store/index.ts";
 import { generateLines } from "./generate.ts";
 
 const args = process.argv.slice(2);
@@ -31,7 +31,8 @@ try {
   let inserted = 0;
   const start = process.hrtime.bigint();
   for (let i = 0; i < docs.length; i += BATCH) {
-    inserted += (await store.write({ docs: docs.slice(i, i + BATCH), deadLetters: [] })).inserted;
+    inserted += (await store.write({ docs: docs.slice(i, i + BATCH).map(storedDoc), deadLetters: [] }))
+      .inserted;
   }
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   await store.close();

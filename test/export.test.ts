@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { DuckDBInstance } from "@duckdb/node-api";
 import type { EcsDocument } from "../src/ecs/document.ts";
-import { stores } from "../src/store/index.ts";
+import { stores, storedDoc } from "../src/store/index.ts";
 import { deadServerUrl, runCli, sampleDoc, serverUrl, startApi } from "./store-helpers.ts";
 
 const root = mkdtempSync(join(tmpdir(), "tanium-ecs-export-"));
@@ -29,7 +29,7 @@ let dead = "";
 before(async () => {
   dead = await deadServerUrl();
   const store = await stores.duckdb({ dataDir: data });
-  await store.write({ docs: DOCS, deadLetters: [] });
+  await store.write({ docs: DOCS.map(storedDoc), deadLetters: [] });
   await store.close();
 });
 
@@ -101,7 +101,7 @@ describe("tanium-ecs export", () => {
   it("streams the export from the running server", async () => {
     const served = join(root, "served");
     const store = await stores.duckdb({ dataDir: served });
-    await store.write({ docs: DOCS, deadLetters: [] });
+    await store.write({ docs: DOCS.map(storedDoc), deadLetters: [] });
     const app = await startApi(store);
     try {
       const url = serverUrl(app);

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { buildQuery, formatTable, quoteColumns, sinceInstant } from "../src/cli/query-command.ts";
-import { stores } from "../src/store/index.ts";
+import { stores, storedDoc } from "../src/store/index.ts";
 import { deadServerUrl, runCli, sampleDoc, startApi, serverUrl } from "./store-helpers.ts";
 
 const root = mkdtempSync(join(tmpdir(), "tanium-ecs-query-"));
@@ -28,7 +28,7 @@ before(async () => {
       sampleDoc("3", "db-01", "powershell.exe", ago(20)),
       sampleDoc("4", "db-01", "cmd.exe", ago(30)),
       sampleDoc("5", "db-01", "cmd.exe", ago(180)),
-    ],
+    ].map(storedDoc),
     deadLetters: [],
   });
   await store.close();
@@ -194,7 +194,7 @@ describe("tanium-ecs query through the server (POST /api/query)", () => {
   it("asks the running server, with the token, and reports its refusals", async () => {
     const dir = join(root, "served");
     const store = await stores.duckdb({ dataDir: dir });
-    await store.write({ docs: [sampleDoc("s1", "srv-01", "bash", ago(1))], deadLetters: [] });
+    await store.write({ docs: [sampleDoc("s1", "srv-01", "bash", ago(1))].map(storedDoc), deadLetters: [] });
     const app = await startApi(store);
     try {
       const url = serverUrl(app);

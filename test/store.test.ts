@@ -16,6 +16,7 @@ import {
   stores,
   type DeadLetterRow,
   type EventStore,
+  storedDoc,
 } from "../src/store/index.ts";
 
 const root = mkdtempSync(join(tmpdir(), "tanium-ecs-store-"));
@@ -66,7 +67,7 @@ describe("DuckDB store", () => {
     withStore(async (store, dir) => {
       assert.ok(existsSync(join(dir, DATABASE_FILE)));
       const a = doc("a");
-      const result = await store.write({ docs: [a, doc("b")], deadLetters: [] });
+      const result = await store.write({ docs: [a, doc("b")].map(storedDoc), deadLetters: [] });
       assert.deepEqual(result, { inserted: 2, duplicates: 0, deadLetters: 0 });
       const answer = await store.query(
         `SELECT "event.id", "@timestamp", "event.category", "host.ip", "process.pid", "process.parent.name",
@@ -101,11 +102,11 @@ describe("DuckDB store", () => {
   it("stores an event delivered twice once, within a batch and across batches", () =>
     withStore(async (store) => {
       const first = await store.write({
-        docs: [doc("a"), doc("a", { message: "second copy" }), doc("b")],
+        docs: [doc("a"), doc("a", { message: "second copy" }), doc("b")].map(storedDoc),
         deadLetters: [],
       });
       assert.deepEqual(first, { inserted: 2, duplicates: 1, deadLetters: 0 });
-      const second = await store.write({ docs: [doc("b"), doc("c")], deadLetters: [] });
+      const second = await store.write({ docs: [doc("b"), doc("c")].map(storedDoc), deadLetters: [] });
       assert.deepEqual(second, { inserted: 1, duplicates: 1, deadLetters: 0 });
       assert.deepEqual(await rows(store, `SELECT "event.id", message FROM events ORDER BY 1`), [
         ["a", "event a"],
@@ -117,7 +118,7 @@ describe("DuckDB store", () => {
   it("keeps dead letters, the same original text once however often it is resent", () =>
     withStore(async (store) => {
       const result = await store.write({
-        docs: [doc("a")],
+        docs: [doc("a")].map(storedDoc),
         deadLetters: [letter("{not json"), letter('{"no":"shape"}', "ERR_NO_EVENT"), letter("{not json")],
       });
       assert.deepEqual(result, { inserted: 1, duplicates: 0, deadLetters: 3 });
@@ -137,10 +138,10 @@ describe("DuckDB store", () => {
   it("rolls the whole batch back and rejects when part of it cannot be stored", () =>
     withStore(async (store) => {
       const broken = { ...letter("x"), original: null } as unknown as DeadLetterRow;
-      await assert.rejects(store.write({ docs: [doc("a")], deadLetters: [broken] }));
+      await assert.rejects(store.write({ docs: [doc("a")].map(storedDoc), deadLetters: [broken] }));
       assert.deepEqual(await rows(store, `SELECT count(*) FROM events`), [[0]]);
       // The store is still usable after the failure.
-      assert.equal((await store.write({ docs: [doc("a")], deadLetters: [] })).inserted, 1);
+      assert.equal((await store.write({ docs: [doc("a")].map(storedDoc), deadLetters: [] })).inserted, 1);
     }));
 
   it("takes concurrent writes: each resolves with its own counts", () =>
@@ -148,7 +149,9 @@ describe("DuckDB store", () => {
       const batches = Array.from({ length: 8 }, (_, b) =>
         Array.from({ length: 250 }, (_, i) => doc(`b${b}-${i % 200}`)),
       );
-      const results = await Promise.all(batches.map((docs) => store.write({ docs, deadLetters: [] })));
+      const results = await Promise.all(
+        batches.map((docs) => store.write({ docs: docs.map(storedDoc), deadLetters: [] })),
+      );
       for (const r of results) assert.deepEqual(r, { inserted: 200, duplicates: 50, deadLetters: 0 });
       assert.deepEqual(await rows(store, `SELECT count(*) FROM events`), [[1600]]);
     }));
@@ -162,7 +165,9 @@ describe("DuckDB store", () => {
         ...shared,
         ...Array.from({ length: 100 }, (_, i) => doc(`own-${b}-${i}`)),
       ]);
-      const results = await Promise.all(batches.map((docs) => store.write({ docs, deadLetters: [] })));
+      const results = await Promise.all(
+        batches.map((docs) => store.write({ docs: docs.map(storedDoc), deadLetters: [] })),
+      );
       const inserted = results.reduce((sum, r) => sum + r.inserted, 0);
       assert.equal(inserted, 300 + 6 * 100);
       for (const r of results) assert.equal(r.inserted + r.duplicates, 400);
@@ -173,7 +178,7 @@ describe("DuckDB store", () => {
 
   it("refuses every statement that is not a single read-only one, with a clear error", () =>
     withStore(async (store, dir) => {
-      await store.write({ docs: [doc("a")], deadLetters: [] });
+      await store.write({ docs: [doc("a")].map(storedDoc), deadLetters: [] });
       const notReadOnly = /Read-only: only SELECT-style statements/;
       const refused: [string, RegExp][] = [
         [`INSERT INTO events ("event.id", doc) VALUES ('x', '{}')`, notReadOnly],
@@ -215,7 +220,7 @@ describe("DuckDB store", () => {
 
   it("answers SELECT-style statements: WITH, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN", () =>
     withStore(async (store) => {
-      await store.write({ docs: [doc("a")], deadLetters: [] });
+      await store.write({ docs: [doc("a")].map(storedDoc), deadLetters: [] });
       for (const sql of [
         `WITH x AS (SELECT "host.name" AS h FROM events) SELECT h FROM x`,
         `DESCRIBE events`,
@@ -240,7 +245,10 @@ describe("DuckDB store", () => {
 
   it("caps the rows of an answer and says it was truncated", () =>
     withStore(async (store) => {
-      await store.write({ docs: Array.from({ length: 30 }, (_, i) => doc(`e${i}`)), deadLetters: [] });
+      await store.write({
+        docs: Array.from({ length: 30 }, (_, i) => doc(`e${i}`)).map(storedDoc),
+        deadLetters: [],
+      });
       const capped = await store.query(`SELECT "event.id" FROM events`, { maxRows: 10 });
       assert.equal(capped.rows.length, 10);
       assert.equal(capped.truncated, true);
@@ -288,7 +296,7 @@ describe("DuckDB store", () => {
         ecs: { version: "9.4.0" },
         event: { kind: "event" },
       };
-      const result = await store.write({ docs: [odd, bare as EcsDocument], deadLetters: [] });
+      const result = await store.write({ docs: [odd, bare as EcsDocument].map(storedDoc), deadLetters: [] });
       assert.equal(result.inserted, 2);
       const [row] = await rows(
         store,
@@ -301,7 +309,7 @@ describe("DuckDB store", () => {
       assert.deepEqual(row.slice(1), [null, "1152921504606847000", ["10.0.0.1"], null, huge.length + 14]);
       assert.equal(({} as Record<string, unknown>).polluted, undefined);
       // A document without event.id gets a stable key from its content: resent, it is still once.
-      await store.write({ docs: [bare as EcsDocument], deadLetters: [] });
+      await store.write({ docs: [bare as EcsDocument].map(storedDoc), deadLetters: [] });
       assert.deepEqual(
         await rows(store, `SELECT count(*) FROM events WHERE "event.id" NOT IN ('odd-1', 'odd-2')`),
         [[1]],
@@ -314,7 +322,7 @@ describe("DuckDB store", () => {
         user: ["root"],
         process: { pid: 1.5, name: 42, parent: [] },
       } as unknown as EcsDocument;
-      assert.equal((await store.write({ docs: [shapeless], deadLetters: [] })).inserted, 1);
+      assert.equal((await store.write({ docs: [shapeless].map(storedDoc), deadLetters: [] })).inserted, 1);
       assert.deepEqual(
         await rows(
           store,
@@ -329,21 +337,27 @@ describe("DuckDB store", () => {
   it("keeps the data after close and reopen; a read-only open reads it and refuses writes", async () => {
     const dir = freshDir();
     const store = await stores.duckdb({ dataDir: dir });
-    await store.write({ docs: [doc("a"), doc("b")], deadLetters: [letter("oops")] });
+    await store.write({ docs: [doc("a"), doc("b")].map(storedDoc), deadLetters: [letter("oops")] });
     await store.close();
-    await assert.rejects(store.write({ docs: [doc("c")], deadLetters: [] }), /closed/);
+    await assert.rejects(store.write({ docs: [doc("c")].map(storedDoc), deadLetters: [] }), /closed/);
 
     const again = await stores.duckdb({ dataDir: dir });
-    assert.equal((await again.write({ docs: [doc("b"), doc("c")], deadLetters: [] })).inserted, 1);
+    assert.equal(
+      (await again.write({ docs: [doc("b"), doc("c")].map(storedDoc), deadLetters: [] })).inserted,
+      1,
+    );
     await again.close();
 
     const reader = await stores.duckdb({ dataDir: dir, readOnly: true });
     try {
       assert.deepEqual(await rows(reader, `SELECT count(*) FROM events`), [[3]]);
       assert.deepEqual(await rows(reader, `SELECT count(*) FROM dead_letters`), [[1]]);
-      await assert.rejects(reader.write({ docs: [doc("d")], deadLetters: [] }), (err: unknown) => {
-        return err instanceof StoreError && err.code === "ERR_STORE_READ_ONLY";
-      });
+      await assert.rejects(
+        reader.write({ docs: [doc("d")].map(storedDoc), deadLetters: [] }),
+        (err: unknown) => {
+          return err instanceof StoreError && err.code === "ERR_STORE_READ_ONLY";
+        },
+      );
     } finally {
       await reader.close();
     }

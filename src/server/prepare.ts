@@ -4,16 +4,16 @@
  * into a document or a dead-letter row. Every frame becomes exactly one of the two: nothing is
  * dropped silently. The code does not look at the event's shape: `normalize` decides.
  */
-import type { EcsDocument } from "../ecs/document.ts";
 import type { ErrorCode } from "../errors.ts";
 import type { Frame } from "../framing/index.ts";
 import { normalize } from "../normalize.ts";
 import { oversizeError } from "../pipeline/process.ts";
-import type { DeadLetterRow } from "../store/store.ts";
+import { storedDoc, type DeadLetterRow, type StoredDoc } from "../store/store.ts";
 
 /** What one sender handed over at once (an HTTP body, a TCP read, a datagram), ready to store. */
 export interface Submission {
-  readonly docs: EcsDocument[];
+  /** Serialized at once (see `StoredDoc`): no document object waits in the queue. */
+  readonly docs: StoredDoc[];
   readonly deadLetters: DeadLetterRow[];
   /** Bytes of the received text: what the queue's byte cap counts. */
   readonly bytes: number;
@@ -40,7 +40,7 @@ export function emptySubmission(): Submission {
 }
 
 export function prepare(frames: readonly Frame[], options: PrepareOptions): Submission {
-  const docs: EcsDocument[] = [];
+  const docs: StoredDoc[] = [];
   const deadLetters: DeadLetterRow[] = [];
   let bytes = 0;
   let unmappedKeys = 0;
@@ -51,7 +51,7 @@ export function prepare(frames: readonly Frame[], options: PrepareOptions): Subm
       bytes += frame.text.length;
       const result = normalize(frame.text, { receivedAt, maxBytes: maxLineBytes });
       if (result.ok) {
-        docs.push(result.doc);
+        docs.push(storedDoc(result.doc));
         unmappedKeys += result.unmapped.length;
       } else {
         deadLetters.push({

@@ -31,8 +31,7 @@ import {
   type DuckDBType,
   type DuckDBValue,
 } from "@duckdb/node-api";
-import type { EcsDocument } from "../ecs/document.ts";
-import { EVENT_COLUMNS, quoteIdent, quoteLiteral, readPath } from "./columns.ts";
+import { EVENT_COLUMNS, quoteIdent, quoteLiteral } from "./columns.ts";
 import { jsonSafe } from "./duckdb-values.ts";
 import { StoreError } from "./errors.ts";
 import { replayDeadLetters, type StoredDeadLetter } from "./replay.ts";
@@ -45,6 +44,7 @@ import type {
   QueryResult,
   ReplayResult,
   StoreBatch,
+  StoredDoc,
   WriteResult,
 } from "./store.ts";
 
@@ -157,8 +157,9 @@ const EVENTS_COLUMNS_SQL = EVENT_COLUMNS.map((c) => quoteIdent(c.name)).join(", 
  * a struct shaped like the columns (`columnStruct`). Measured on 200k recorder documents, 2
  * writers: 27k documents/s against 20k/s when JS read the ~45 values into a second JSON array per
  * row, and half the JS time per batch (one JSON.stringify per document, not two).
- * Values are read as text, then cast: a value of the wrong kind becomes NULL (TRY_CAST), never a
- * failed batch; `doc` keeps it. Keys match exactly (json_transform is case-sensitive).
+ * json_transform (not its `_strict` twin) reads each value as its column's type and gives NULL for
+ * a value of the wrong kind, never a failed batch; `doc` keeps it. Keys match exactly (it is
+ * case-sensitive).
  */
 /** Skips an `event.id` already stored; the fast path leaves it out (see `commitBatch`). */
 const ON_CONFLICT = "ON CONFLICT DO NOTHING";
@@ -168,8 +169,8 @@ const INSERT_DEAD_LETTERS_SQL = `INSERT INTO dead_letters
   FROM staging_dead_letters ON CONFLICT DO NOTHING`;
 
 /**
- * The json_transform structure of the typed columns: nested like the ECS document, a keyword list
- * as JSON (cast below), every other value as text (cast below, as `json_extract_string` reads it).
+ * The json_transform structure of the typed columns: nested like the ECS document, each value as
+ * its column's type, but a keyword list as JSON (made a list below, a lone value included).
  */
 function columnStruct(): string {
   type Tree = Map<string, Tree | string>;
@@ -178,7 +179,7 @@ function columnStruct(): string {
     let tree = root;
     c.path.forEach((key, i) => {
       if (i === c.path.length - 1) {
-        tree.set(key, c.type === "VARCHAR[]" ? "JSON" : "VARCHAR");
+        tree.set(key, c.type === "VARCHAR[]" ? "JSON" : c.type);
         return;
       }
       let child = tree.get(key);
@@ -206,7 +207,7 @@ function insertEventsSql(): string {
         WHEN json_type(${ref}) = 'ARRAY' THEN TRY_CAST(${ref} AS VARCHAR[])
         ELSE [json_extract_string(${ref}, '$')] END`;
     }
-    return `TRY_CAST(${ref} AS ${c.type})`;
+    return ref;
   });
   return `INSERT INTO events (${EVENTS_COLUMNS_SQL}) SELECT ${values.join(", ")}, doc FROM (
     SELECT id, doc, json_transform(doc, ${quoteLiteral(columnStruct())}) AS t FROM staging_events)`;
@@ -276,16 +277,6 @@ export function deadLetterId(original: string): string {
 }
 
 /**
- * The key of a document: its `event.id`, which every normalized document has (a hash of the raw
- * line when Tanium gives none); a document without one gets a hash of its JSON text.
- */
-function eventId(doc: EcsDocument, json: string): string {
-  const id = readPath(doc, ["event", "id"]);
-  if (typeof id === "string" && id !== "") return id;
-  return createHash("sha256").update(json).digest("hex").slice(0, 32);
-}
-
-/**
  * A batch of documents as the staging table's columns (`id`, `doc`), row `i` of each column
  * being one document; a second copy of an `event.id` within the batch is left out (the first one
  * is kept), so the batch alone never breaks the primary key.
@@ -295,19 +286,17 @@ interface StagedDocs {
   readonly columns: readonly DuckDBValue[][];
 }
 
-function stageDocs(docs: readonly EcsDocument[]): StagedDocs {
+function stageDocs(docs: readonly StoredDoc[]): StagedDocs {
   const ids: string[] = [];
-  const doc: string[] = [];
+  const json: string[] = [];
   const seen = new Set<string>();
   for (const d of docs) {
-    const json = JSON.stringify(d);
-    const id = eventId(d, json);
-    if (seen.has(id)) continue;
-    seen.add(id);
-    ids.push(id);
-    doc.push(json);
+    if (seen.has(d.id)) continue;
+    seen.add(d.id);
+    ids.push(d.id);
+    json.push(d.json);
   }
-  return { rows: ids.length, columns: [ids, doc] };
+  return { rows: ids.length, columns: [ids, json] };
 }
 
 /** A DuckDB error raised by a key already stored: the batch holds a redelivered event. */
@@ -368,8 +357,8 @@ export class DuckDbEventStore implements EventStore {
   }
 
   write(batch: StoreBatch): Promise<WriteResult> {
-    // Serialized now, before waiting for the writer: the JS work of one batch overlaps the
-    // commit of the one before it.
+    // Staged now, before waiting for the writer: the JS work of one batch overlaps the commit of
+    // the one before it.
     const docs = stageDocs(batch.docs);
     const letters = batch.deadLetters;
     return this.exclusive(async (writer) => {

@@ -23,9 +23,11 @@ export type {
   QueryResult,
   ReplayResult,
   StoreBatch,
+  StoredDoc,
   StoreFactory,
   WriteResult,
 } from "./store.ts";
+export { storedDoc } from "./store.ts";
 export {
   DATABASE_FILE,
   DEFAULT_MAX_ROWS,

@@ -6,9 +6,8 @@
  * is inserted and the dead letter deleted in the same transaction, one batch at a time. Those that
  * still fail stay, with the current reason. Nothing here knows which Tanium shape a line is.
  */
-import type { EcsDocument } from "../ecs/document.ts";
 import { normalize } from "../normalize.ts";
-import type { DeadLetterRow, ReplayResult } from "./store.ts";
+import { storedDoc, type DeadLetterRow, type ReplayResult, type StoredDoc } from "./store.ts";
 
 export interface StoredDeadLetter extends DeadLetterRow {
   readonly id: string;
@@ -25,7 +24,7 @@ export interface ReplayPort {
   readAfter(afterId: string, limit: number): Promise<readonly StoredDeadLetter[]>;
   /** In one transaction: insert `docs`, delete `resolvedIds`, update `failing`'s reasons. */
   commit(
-    docs: readonly EcsDocument[],
+    docs: readonly StoredDoc[],
     resolvedIds: readonly string[],
     failing: readonly ReplayFailure[],
   ): Promise<unknown>;
@@ -39,7 +38,7 @@ export interface ReplayOptions {
 }
 
 export interface ReplayedBatch {
-  readonly docs: EcsDocument[];
+  readonly docs: StoredDoc[];
   readonly resolvedIds: string[];
   /** Every letter still failing, with its current reason. */
   readonly failing: ReplayFailure[];
@@ -56,7 +55,7 @@ export function replayBatch(
     if (options.maxBytes !== undefined) normalizeOptions.maxBytes = options.maxBytes;
     const result = normalize(letter.original, normalizeOptions);
     if (result.ok) {
-      out.docs.push(result.doc);
+      out.docs.push(storedDoc(result.doc));
       out.resolvedIds.push(letter.id);
     } else {
       out.failing.push({ id: letter.id, code: result.error.code, message: result.error.message });
