@@ -8,11 +8,12 @@
  *   same bad line delivered again (by a retrying sender, on any connection) is kept once.
  * - `schema_info`: the schema version, so a later version can migrate an existing file.
  *
- * Writes go through one connection, one at a time, one transaction per batch: rows are appended
- * to a temporary staging table (the appender is DuckDB's fast path), then moved with
- * `INSERT … SELECT` (a batch holding an `event.id` stored before is run again with
- * `ON CONFLICT DO NOTHING`), and `write` resolves only after COMMIT. Reads
- * (query, export) each take a connection of their own, in a READ ONLY transaction.
+ * Writes take one of `WRITERS` connections each, one transaction per batch: each document's key
+ * and JSON text are appended to a connection-local staging table (the appender is DuckDB's fast
+ * path), then moved with `INSERT … SELECT`, which reads the typed columns out of the JSON (a
+ * batch holding an `event.id` stored before is run again with `ON CONFLICT DO NOTHING`); `write`
+ * resolves only after COMMIT. Reads (query, export) each take a connection of their own, in a
+ * READ ONLY transaction.
  */
 import { createHash, randomUUID } from "node:crypto";
 import { createWriteStream } from "node:fs";
