@@ -7,14 +7,13 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { after, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { createProgress } from "../src/cli/progress.ts";
 import type { Sink } from "../src/sinks/index.ts";
+import { REPO_ROOT, runNode, type CliResult } from "./helpers.ts";
 
-const REPO_ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const SAMPLES = readFileSync(join(REPO_ROOT, "..", "shared", "tanium", "samples.ndjson"), "utf8").split("\n");
 /** Recorder events, each with a `timestamp`, so `@timestamp` never falls back to the clock. */
 const RECORDER_LINES = SAMPLES.slice(0, 25);
@@ -29,26 +28,9 @@ function file(name: string, content: string): string {
   return path;
 }
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function normalize(args: readonly string[], input = ""): Promise<Result> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "normalize", ...args], {
-      cwd: REPO_ROOT,
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
-    child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
-    child.on("error", reject);
-    child.on("close", (code) => resolvePromise({ code, stdout, stderr }));
-    child.stdin.on("error", () => {}).end(input);
-  });
+/** The command from source (no build needed), stdin given `input`. */
+function normalize(args: readonly string[], input = ""): Promise<CliResult> {
+  return runNode(["--import", "tsx", "src/cli/main.ts", "normalize", ...args], { input });
 }
 
 type Doc = {

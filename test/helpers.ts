@@ -62,13 +62,19 @@ export interface CliResult {
   stderr: string;
 }
 
-/** The installed command (`bin/tanium-ecs.js`, over `dist/`), stdout not a terminal. */
-export function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
+/**
+ * `node ARGS` from the repository root, stdout and stderr collected (not a terminal); stdin is
+ * given `input` (none by default) and closed.
+ */
+export function runNode(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, "bin", "tanium-ecs.js"), ...args], {
+    const child = spawn(process.execPath, args, {
       cwd: REPO_ROOT,
-      env: { ...process.env, TANIUM_ECS_TOKEN: "", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
+      env: options.env ?? process.env,
+      stdio: ["pipe", "pipe", "pipe"],
     });
     let stdout = "";
     let stderr = "";
@@ -76,5 +82,13 @@ export function runCli(args: readonly string[], env: Record<string, string> = {}
     child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.stdin.on("error", () => {}).end(options.input ?? "");
+  });
+}
+
+/** The installed command (`bin/tanium-ecs.js`, over `dist/`), stdout not a terminal. */
+export function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return runNode([join(REPO_ROOT, "bin", "tanium-ecs.js"), ...args], {
+    env: { ...process.env, TANIUM_ECS_TOKEN: "", ...env },
   });
 }
