@@ -15,7 +15,7 @@
  * resolves only after COMMIT. Reads (query, export) each take a connection of their own, in a
  * READ ONLY transaction.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -36,17 +36,18 @@ import { EVENT_COLUMNS, quoteIdent, quoteLiteral } from "./columns.ts";
 import { jsonSafe } from "./duckdb-values.ts";
 import { StoreError } from "./errors.ts";
 import { replayDeadLetters, type StoredDeadLetter } from "./replay.ts";
-import type {
-  DeadLetterRow,
-  EventStore,
-  ExportedFile,
-  ExportRequest,
-  QueryOptions,
-  QueryResult,
-  ReplayResult,
-  StoreBatch,
-  StoredDoc,
-  WriteResult,
+import {
+  type DeadLetterRow,
+  type EventStore,
+  type ExportedFile,
+  type ExportRequest,
+  type QueryOptions,
+  type QueryResult,
+  type ReplayResult,
+  type StoreBatch,
+  type StoredDoc,
+  type WriteResult,
+  textKey,
 } from "./store.ts";
 
 /** Bumped when the layout changes in a way `migrate` must handle; added columns need no bump. */
@@ -152,16 +153,6 @@ const WRITERS = 2;
 
 const EVENTS_COLUMNS_SQL = EVENT_COLUMNS.map((c) => quoteIdent(c.name)).join(", ") + ", doc";
 
-/**
- * A staged row is the document's JSON text and its key. The move to `events` reads every typed
- * column out of `doc` in SQL with one `json_transform` per row: the document is parsed once, into
- * a struct shaped like the columns (`columnStruct`). Measured on 200k recorder documents, 2
- * writers: 27k documents/s against 20k/s when JS read the ~45 values into a second JSON array per
- * row, and half the JS time per batch (one JSON.stringify per document, not two).
- * json_transform (not its `_strict` twin) reads each value as its column's type and gives NULL for
- * a value of the wrong kind, never a failed batch; `doc` keeps it. Keys match exactly (it is
- * case-sensitive).
- */
 /** Skips an `event.id` already stored; the fast path leaves it out (see `commitBatch`). */
 const ON_CONFLICT = "ON CONFLICT DO NOTHING";
 
@@ -196,12 +187,21 @@ function columnStruct(): string {
   return emit(root);
 }
 
+/**
+ * A staged row is the document's JSON text and its key. The move to `events` reads every typed
+ * column out of `doc` in SQL with one `json_transform` per row: the document is parsed once, into
+ * a struct shaped like the columns (`columnStruct`). Measured on 200k recorder documents, 2
+ * writers: 27k documents/s against 20k/s when JS read the ~45 values into a second JSON array per
+ * row, and half the JS time per batch (one JSON.stringify per document, not two).
+ * json_transform (not its `_strict` twin) reads each value as its column's type and gives NULL for
+ * a value of the wrong kind, never a failed batch; `doc` keeps it. Keys match exactly (it is
+ * case-sensitive).
+ */
 function insertEventsSql(): string {
   const values = EVENT_COLUMNS.map((c) => {
-    // The key stageDocs computed (the document's own `event.id`, or a hash when it has none).
+    // The staged key (`StoredDoc.id`): the document's own `event.id`, or a hash when it has none.
     if (c.name === "event.id") return "id";
     const ref = `t.${c.path.map(quoteIdent).join(".")}`;
-    if (c.type === "VARCHAR") return ref;
     // ECS lets a keyword array hold one value: "a" is ["a"]; an object is no list.
     if (c.type === "VARCHAR[]") {
       return `CASE WHEN ${ref} IS NULL OR json_type(${ref}) IN ('OBJECT', 'NULL') THEN NULL
@@ -271,11 +271,6 @@ async function createStaging(connection: DuckDBConnection): Promise<void> {
 /** The staging columns' types: `id`, `doc`. */
 const EVENT_TYPES: readonly DuckDBType[] = [VARCHAR, DuckDBVarCharType.create("JSON")];
 const DEAD_LETTER_TYPES: readonly DuckDBType[] = [VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR];
-
-/** The key of a dead letter: the same original text is the same dead letter, whoever resent it. */
-export function deadLetterId(original: string): string {
-  return createHash("sha256").update(original).digest("hex").slice(0, 32);
-}
 
 /**
  * A batch of documents as the staging table's columns (`id`, `doc`), row `i` of each column
@@ -399,7 +394,8 @@ export class DuckDbEventStore implements EventStore {
       }
       if (letters.length > 0) {
         await append(writer, "staging_dead_letters", DEAD_LETTER_TYPES, letters.length, [
-          letters.map((r) => deadLetterId(r.original)),
+          // The same original text is the same dead letter, whoever resent it.
+          letters.map((r) => textKey(r.original)),
           letters.map((r) => r.code),
           letters.map((r) => r.message),
           letters.map((r) => r.original),

@@ -36,12 +36,17 @@ export interface StoredDoc {
   readonly json: string;
 }
 
-/** A document serialized for a store; one without `event.id` gets a hash of its JSON text as its key. */
+/** The key of a text: the same text, whoever sent it, has the same key (128 bits of its SHA-256, hex). */
+export function textKey(text: string): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, 32);
+}
+
+/** A document serialized for a store; one without `event.id` gets the `textKey` of its JSON text. */
 export function storedDoc(doc: EcsDocument): StoredDoc {
   const json = JSON.stringify(doc);
   const id = readPath(doc, ["event", "id"]);
   if (typeof id === "string" && id !== "") return { id, json };
-  return { id: createHash("sha256").update(json).digest("hex").slice(0, 32), json };
+  return { id: textKey(json), json };
 }
 
 export interface StoreBatch {
