@@ -28,6 +28,8 @@ const FLAGS: readonly [ConfigKey, string, string][] = [
   ["token-header", "<name>", "also accept the token in this header (e.g. X-Tanium-Token)"],
   ["tls-cert", "<file>", "PEM certificate: HTTPS and TLS over TCP"],
   ["tls-key", "<file>", "PEM private key for --tls-cert"],
+  ["tls-ca", "<file>", "PEM CA: TCP clients must present a certificate it signed (mutual TLS)"],
+  ["allow", "<cidr,...>", "sender networks let in on TCP and UDP (e.g. 10.0.0.0/8,::1/128)"],
   [
     "max-body-bytes",
     "<n>",
@@ -52,6 +54,21 @@ const FLAGS: readonly [ConfigKey, string, string][] = [
     "idle-timeout",
     "<seconds>",
     `close a silent TCP connection after this long (default ${DEFAULTS["idle-timeout"]})`,
+  ],
+  [
+    "drain-timeout",
+    "<seconds>",
+    `on SIGTERM, time to read what was sent and commit it (default ${DEFAULTS["drain-timeout"]})`,
+  ],
+  [
+    "max-connections-per-source",
+    "<n>",
+    `TCP connections one remote address may hold (default ${DEFAULTS["max-connections-per-source"]})`,
+  ],
+  [
+    "udp-receive-buffer",
+    "<bytes>",
+    `UDP socket receive buffer, capped by net.core.rmem_max (default ${DEFAULTS["udp-receive-buffer"]})`,
   ],
   ["log-level", "<level>", "fatal, error, warn, info, debug, trace or silent (default info)"],
 ];

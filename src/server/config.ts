@@ -5,7 +5,7 @@
  * so a bad value is refused at start with a message naming its key and where it came from.
  */
 import { readFileSync } from "node:fs";
-import { isIP } from "node:net";
+import { BlockList, isIP, isIPv4 } from "node:net";
 import { parse as parseYaml } from "yaml";
 import { DEFAULT_MAX_LINE_BYTES } from "../normalize.ts";
 
@@ -27,6 +27,10 @@ export interface ServerConfig {
   readonly tokenHeader: string | undefined;
   readonly tlsCert: string | undefined;
   readonly tlsKey: string | undefined;
+  /** PEM CA bundle: the TCP input then requires client certificates signed by it (mutual TLS). */
+  readonly tlsCa: string | undefined;
+  /** Sender networks allowed on TCP and UDP (CIDR); `undefined`: any sender that reaches the port. */
+  readonly allow: readonly Cidr[] | undefined;
   readonly maxBodyBytes: number;
   readonly maxLineBytes: number;
   /** Documents queued or being committed above which intake is refused (HTTP), paused (TCP), dropped (UDP). */
@@ -40,6 +44,12 @@ export interface ServerConfig {
   readonly maxConnectionBytes: number;
   /** Seconds without data after which a TCP connection is closed. */
   readonly idleTimeout: number;
+  /** Seconds a graceful stop may take: reading what connections already sent, then committing it. */
+  readonly drainTimeout: number;
+  /** TCP connections one remote address may hold at once. */
+  readonly maxConnectionsPerSource: number;
+  /** SO_RCVBUF asked for the UDP socket, bytes (the kernel caps it at net.core.rmem_max). */
+  readonly udpReceiveBuffer: number;
   readonly logLevel: string;
 }
 
@@ -53,6 +63,8 @@ const KEYS = [
   "token-header",
   "tls-cert",
   "tls-key",
+  "tls-ca",
+  "allow",
   "max-body-bytes",
   "max-line-bytes",
   "queue-max",
@@ -62,6 +74,9 @@ const KEYS = [
   "max-connections",
   "max-connection-bytes",
   "idle-timeout",
+  "drain-timeout",
+  "max-connections-per-source",
+  "udp-receive-buffer",
   "log-level",
 ] as const;
 export type ConfigKey = (typeof KEYS)[number];
@@ -81,6 +96,9 @@ export const DEFAULTS = {
   "max-connections": 256,
   "max-connection-bytes": 8 * 1024 * 1024,
   "idle-timeout": 300,
+  "drain-timeout": 10,
+  "max-connections-per-source": 32,
+  "udp-receive-buffer": 8 * 1024 * 1024,
   "log-level": "info",
 } as const satisfies Partial<Record<ConfigKey, string | number>>;
 
@@ -192,6 +210,25 @@ export function resolveConfig(sources: ConfigSources): ServerConfig {
     return parsed;
   };
 
+  const allowList = (): Cidr[] | undefined => {
+    const { value, label } = get("allow");
+    if (value === undefined || value === null) return undefined;
+    // A YAML list or one comma-separated string.
+    const items = Array.isArray(value) ? value : typeof value === "string" ? value.split(",") : undefined;
+    if (items === undefined || items.length === 0) {
+      throw new ConfigError(`${label} must be a list of networks (CIDR), got ${describe(value)}`);
+    }
+    return items.map((item) => {
+      const cidr = typeof item === "string" ? parseCidr(item) : undefined;
+      if (cidr === undefined) {
+        throw new ConfigError(
+          `${label}: ${describe(item)} is not a network in CIDR notation (e.g. 10.0.0.0/8, 192.168.1.7/32, ::1/128)`,
+        );
+      }
+      return cidr;
+    });
+  };
+
   const tokenHeader = str("token-header")?.toLowerCase();
   if (tokenHeader !== undefined && !/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(tokenHeader)) {
     throw new ConfigError(
@@ -222,10 +259,34 @@ export function resolveConfig(sources: ConfigSources): ServerConfig {
     maxConnections: int("max-connections", 1, 1_000_000),
     maxConnectionBytes: int("max-connection-bytes", 1, 64 * 1024 * 1024 * 1024),
     idleTimeout: int("idle-timeout", 1, 7 * 24 * 3600),
+    drainTimeout: int("drain-timeout", 1, 3600),
+    maxConnectionsPerSource: int("max-connections-per-source", 1, 1_000_000),
+    udpReceiveBuffer: int("udp-receive-buffer", 4096, 1024 * 1024 * 1024),
+    tlsCa: str("tls-ca"),
+    allow: allowList(),
     logLevel,
   };
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new ConfigError("--tls-cert and --tls-key go together: give both or neither");
+  }
+  if (config.tlsCa !== undefined && config.tlsCert === undefined) {
+    throw new ConfigError("--tls-ca (client certificates on TCP) needs --tls-cert and --tls-key");
+  }
+  // TCP and UDP have no token: a network may reach them only behind mutual TLS or an allow-list.
+  if (config.tcp !== undefined && !isLoopback(config.tcp.host)) {
+    if (config.tlsCa === undefined && config.allow === undefined) {
+      throw new ConfigError(
+        `${get("tcp").label} binds ${config.tcp.host}, which is not loopback, and TCP has no authentication: ` +
+          "add --tls-ca FILE (with --tls-cert and --tls-key: senders need a client certificate signed by that CA) " +
+          "or --allow CIDR,… (the sender networks), or bind TCP to loopback",
+      );
+    }
+  }
+  if (config.udp !== undefined && !isLoopback(config.udp.host) && config.allow === undefined) {
+    throw new ConfigError(
+      `${get("udp").label} binds ${config.udp.host}, which is not loopback, and UDP has no authentication: ` +
+        "add --allow CIDR,… (the sender networks), or bind UDP to loopback, or --udp off",
+    );
   }
   if (config.token === undefined) {
     for (const key of ["http", "tcp", "udp"] as const) {
@@ -250,6 +311,41 @@ export function parseAddress(text: string): ListenAddress | undefined {
   if (port > 65535) return undefined;
   if (host !== "localhost" && isIP(host) === 0) return undefined;
   return { host, port };
+}
+
+/** One sender network of `--allow`. */
+export interface Cidr {
+  readonly address: string;
+  readonly prefix: number;
+  readonly family: "ipv4" | "ipv6";
+}
+
+/** `10.0.0.0/8`, `::1/128`; a bare address is the one host. */
+export function parseCidr(text: string): Cidr | undefined {
+  const m = /^([^/]+?)(?:\/(\d{1,3}))?$/.exec(text.trim());
+  if (m === null) return undefined;
+  const address = m[1]!;
+  const version = isIP(address);
+  if (version === 0) return undefined;
+  const max = version === 4 ? 32 : 128;
+  const prefix = m[2] === undefined ? max : Number(m[2]);
+  if (prefix > max) return undefined;
+  return { address, prefix, family: version === 4 ? "ipv4" : "ipv6" };
+}
+
+/**
+ * The check of `--allow` on a remote address. A dual-stack socket reports IPv4 senders as
+ * IPv4-mapped IPv6 (`::ffff:10.1.2.3`, RFC 4291 §2.5.5.2): those are checked as the IPv4 address.
+ */
+export function allowChecker(cidrs: readonly Cidr[]): (remote: string | undefined) => boolean {
+  const list = new BlockList();
+  for (const { address, prefix, family } of cidrs) list.addSubnet(address, prefix, family);
+  return (remote) => {
+    if (remote === undefined) return false;
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(remote)?.[1];
+    if (mapped !== undefined) return list.check(mapped, "ipv4");
+    return list.check(remote, isIPv4(remote) ? "ipv4" : "ipv6");
+  };
 }
 
 export function isLoopback(host: string): boolean {

@@ -17,7 +17,15 @@ export interface ServerMetrics {
   readonly queueDepth: Gauge;
   readonly batchCommitSeconds: Histogram;
   readonly udpDropped: Counter;
+  /** Run at each scrape, before `udpDropped` is read: the UDP input adds the kernel's drops. */
+  readonly udpDropSources: Set<() => void>;
   readonly tcpRefused: Counter;
+  /** Partial frames held by a TCP connection the server closed (stop, idle, eviction). */
+  readonly tcpCutFrames: Counter;
+  /** Events read over TCP and never committed: the store still failed when the stop's deadline came. */
+  readonly tcpLost: Counter;
+  /** Connections and datagrams from senders outside `--allow`, by input. */
+  readonly denied: Counter<"input">;
   readonly httpRejected: Counter<"status">;
 }
 
@@ -25,6 +33,7 @@ export function createMetrics(): ServerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  const udpDropSources = new Set<() => void>();
   return {
     registry,
     received: new Counter({
@@ -62,12 +71,32 @@ export function createMetrics(): ServerMetrics {
     }),
     udpDropped: new Counter({
       name: "tanium_ecs_udp_dropped_total",
-      help: "UDP datagrams dropped because the queue was full (UDP has no back-pressure).",
+      help: "UDP datagrams dropped: by the kernel (receive buffer full) or because the queue was full.",
       registers,
+      collect() {
+        for (const source of udpDropSources) source();
+      },
     }),
+    udpDropSources,
     tcpRefused: new Counter({
       name: "tanium_ecs_tcp_connections_refused_total",
-      help: "TCP connections closed at once because --max-connections were open.",
+      help: "TCP connections closed at once: --max-connections or --max-connections-per-source reached.",
+      registers,
+    }),
+    tcpCutFrames: new Counter({
+      name: "tanium_ecs_tcp_cut_frames_total",
+      help: "Partial frames (never a whole event) discarded when the server closed a TCP connection.",
+      registers,
+    }),
+    tcpLost: new Counter({
+      name: "tanium_ecs_tcp_lost_total",
+      help: "Events read over TCP that the store still refused when the stop deadline came.",
+      registers,
+    }),
+    denied: new Counter({
+      name: "tanium_ecs_denied_total",
+      help: "TCP connections and UDP datagrams from senders outside --allow, by input.",
+      labelNames: ["input"],
       registers,
     }),
     httpRejected: new Counter({

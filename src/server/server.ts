@@ -43,9 +43,20 @@ function readTls(config: ServerConfig): TlsFiles | undefined {
   return { cert: read("--tls-cert", config.tlsCert), key: read("--tls-key", config.tlsKey) };
 }
 
+/** The CA of `--tls-ca`, read at start so that a bad path is a ConfigError. */
+function readClientCa(config: ServerConfig): Buffer | undefined {
+  if (config.tlsCa === undefined) return undefined;
+  try {
+    return readFileSync(config.tlsCa);
+  } catch (err) {
+    throw new ConfigError(`--tls-ca ${config.tlsCa}: ${(err as Error).message}`);
+  }
+}
+
 export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<ServerHandle> {
   const logger = deps.logger ?? createLogger(config.logLevel);
   const tls = readTls(config);
+  const clientCa = readClientCa(config);
   const store = deps.store ?? (await stores.duckdb({ dataDir: config.data }));
   logger.info({ store: store.name }, "store open");
   const metrics = createMetrics();
@@ -99,16 +110,30 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
             listen: config.tcp,
             maxLineBytes: config.maxLineBytes,
             tls,
+            clientCa,
+            allow: config.allow,
             maxConnections: config.maxConnections,
+            maxConnectionsPerSource: config.maxConnectionsPerSource,
             maxConnectionBytes: config.maxConnectionBytes,
             idleTimeoutMs: config.idleTimeout * 1000,
+            drainTimeoutMs: config.drainTimeout * 1000,
           },
           context,
         ),
       );
     }
     if (config.udp !== undefined) {
-      record(await inputs.udp({ listen: config.udp, maxLineBytes: config.maxLineBytes }, context));
+      record(
+        await inputs.udp(
+          {
+            listen: config.udp,
+            maxLineBytes: config.maxLineBytes,
+            receiveBuffer: config.udpReceiveBuffer,
+            allow: config.allow,
+          },
+          context,
+        ),
+      );
     }
   } catch (err) {
     for (const input of started) await input.close().catch(() => {});
