@@ -71,6 +71,8 @@ interface Shared {
   readonly deliveries: Set<Promise<void>>;
   /** Aborted when the stop's deadline passes: retries give up, and say what they lose. */
   readonly giveUp: AbortController;
+  /** Whole frames read and partial frames cut off, over the input's life (logged at stop). */
+  readonly counts: { frames: number; cut: number; lost: number };
 }
 
 export const tcp: InputFactory<TcpInputOptions> = async (options, context) => {
@@ -79,7 +81,13 @@ export const tcp: InputFactory<TcpInputOptions> = async (options, context) => {
   const perSource = new Map<string, number>();
   /** Sockets admitted and not closed (TLS ones count from before their handshake). */
   let admitted = 0;
-  const shared: Shared = { options, context, deliveries: new Set(), giveUp: new AbortController() };
+  const shared: Shared = {
+    options,
+    context,
+    deliveries: new Set(),
+    giveUp: new AbortController(),
+    counts: { frames: 0, cut: 0, lost: 0 },
+  };
   const allowed = options.allow === undefined ? undefined : allowChecker(options.allow);
   /** TLS sockets admitted whose handshake is not done, by `address:port`. */
   const handshaking = new Map<string, Socket>();
@@ -210,7 +218,16 @@ export const tcp: InputFactory<TcpInputOptions> = async (options, context) => {
         while (shared.deliveries.size > 0) await Promise.allSettled([...shared.deliveries]);
         clearTimeout(giveUpTimer);
         unsubscribe();
-        logger.info({ input: "tcp", ms: Date.now() - started }, "TCP input stopped: what it read is committed");
+        logger.info(
+          {
+            input: "tcp",
+            ms: Date.now() - started,
+            frames_read: shared.counts.frames,
+            partial_frames_cut: shared.counts.cut,
+            lost: shared.counts.lost,
+          },
+          "TCP input stopped",
+        );
       })();
       return closing;
     },
@@ -325,6 +342,7 @@ class Connection {
     } else if (this.#framer.buffered > 0) {
       const { metrics, logger } = this.#shared.context;
       metrics.tcpCutFrames.inc();
+      this.#shared.counts.cut++;
       logger.warn(
         { input: this.#input, bytes: this.#framer.buffered },
         "connection closed by the server in the middle of a frame: partial frame discarded (not an event)",
@@ -344,6 +362,7 @@ class Connection {
     if (frames.length === 0) return;
     const { intake, metrics } = this.#shared.context;
     metrics.received.inc({ input: "tcp" }, frames.length);
+    this.#shared.counts.frames += frames.length;
     const submission = prepare(frames, {
       input: this.#input,
       receivedAt: new Date().toISOString(),
@@ -374,6 +393,7 @@ class Connection {
           if (signal.aborted) {
             const events = submission.docs.length + submission.deadLetters.length;
             metrics.tcpLost.inc(events);
+            this.#shared.counts.lost += events;
             logger.error(
               { err, input: this.#input, events },
               "store write still failing at the stop deadline: these events are lost",
