@@ -134,7 +134,10 @@ describe("SIGTERM drains TCP", () => {
         assert.equal(distinct, n, `${sender.tag}: each event once`);
         assert.equal(max, n - 1, `${sender.tag}: lines 0..${n - 1}, no gap`);
         // What the kernel had taken before the signal was read and stored.
-        assert.ok(n >= handedAtSignal[i]!, `${sender.tag}: ${n} stored, ${handedAtSignal[i]} sent before SIGTERM`);
+        assert.ok(
+          n >= handedAtSignal[i]!,
+          `${sender.tag}: ${n} stored, ${handedAtSignal[i]} sent before SIGTERM`,
+        );
       }
       // Every whole line the server read is stored; the half lines it cut are counted, not stored.
       assert.equal(stopped.frames_read, stored);

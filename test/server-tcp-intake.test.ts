@@ -94,7 +94,10 @@ describe("TCP through a store outage", () => {
       await sleep(1200);
       const receivedMid = await metric(server, 'tanium_ecs_received_total{input="tcp"}');
       assert.ok(writeRefused, "socket.write returned false: the sender was pushed back");
-      assert.ok(socket.writableLength > 0, `the sender's writes are backed up (${socket.writableLength} bytes)`);
+      assert.ok(
+        socket.writableLength > 0,
+        `the sender's writes are backed up (${socket.writableLength} bytes)`,
+      );
       assert.ok(receivedMid < total, `the server stopped reading (${receivedMid} of ${total} read)`);
       await sleep(300);
       assert.equal(
@@ -110,7 +113,10 @@ describe("TCP through a store outage", () => {
         60_000,
       );
       assert.equal(
-        await count(server, `SELECT count(DISTINCT "event.id") FROM events WHERE "host.name" = 'host-outage'`),
+        await count(
+          server,
+          `SELECT count(DISTINCT "event.id") FROM events WHERE "host.name" = 'host-outage'`,
+        ),
         total,
       );
       assert.equal(await count(server, "SELECT count(*) FROM dead_letters"), 0);
@@ -125,8 +131,14 @@ describe("TCP through a store outage", () => {
   it("backs off exponentially with full jitter, capped", () => {
     const top = (attempt: number): number => retryDelay(attempt, () => 1);
     assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 30].map(top), [100, 200, 400, 800, 1600, 3200, 5000, 5000]);
-    assert.equal(retryDelay(3, () => 0), 0);
-    assert.equal(retryDelay(3, () => 0.5), 400);
+    assert.equal(
+      retryDelay(3, () => 0),
+      0,
+    );
+    assert.equal(
+      retryDelay(3, () => 0.5),
+      400,
+    );
   });
 });
 
@@ -196,12 +208,10 @@ describe("TCP admission", () => {
       const insider = await open(server.tcpPort, "127.0.0.2");
       insider.end(eventLines(2, "insider").join("\n") + "\n");
       await eventually(
-        async () => (await count(server, `SELECT count(*) FROM events WHERE "host.name" = 'host-insider'`)) === 2,
+        async () =>
+          (await count(server, `SELECT count(*) FROM events WHERE "host.name" = 'host-insider'`)) === 2,
       );
-      assert.equal(
-        await count(server, `SELECT count(*) FROM events WHERE "host.name" = 'host-outsider'`),
-        0,
-      );
+      assert.equal(await count(server, `SELECT count(*) FROM events WHERE "host.name" = 'host-outsider'`), 0);
     } finally {
       await server.stop();
     }

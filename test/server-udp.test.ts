@@ -3,6 +3,23 @@ import assert from "node:assert/strict";
 import { createSocket } from "node:dgram";
 import { eventLine, eventually, metricValue, scalar, slowStore, startTestServer } from "./server-helpers.ts";
 
+/** Sends every message at once (no wait between them): a burst. Resolves when all are sent. */
+async function burst(port: number, messages: readonly string[]): Promise<void> {
+  const socket = createSocket("udp4");
+  try {
+    await Promise.all(
+      messages.map(
+        (message) =>
+          new Promise<void>((resolve, reject) =>
+            socket.send(message, port, "127.0.0.1", (err) => (err ? reject(err) : resolve())),
+          ),
+      ),
+    );
+  } finally {
+    socket.close();
+  }
+}
+
 async function sendDatagrams(port: number, messages: readonly string[]): Promise<number> {
   const socket = createSocket("udp4");
   try {
@@ -67,6 +84,53 @@ describe("UDP input", () => {
       // Nothing vanishes unaccounted for: each datagram read is stored or counted as dropped.
       assert.equal(kept + dropped, received);
       assert.ok(server.logs.some((l) => l.level === 40 && String(l.msg).includes("UDP datagrams dropped")));
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("counts the kernel's drops: a burst into a tiny receive buffer is stored or counted, every datagram", async () => {
+    const server = await startTestServer({ "udp-receive-buffer": "4096", http: "off", tcp: "off" });
+    try {
+      const granted = server.logs.find((l) => l.input === "udp" && "receive_buffer_granted" in l);
+      assert.ok(granted !== undefined, "the granted receive buffer is logged");
+      const sent = 20_000;
+      await burst(
+        server.udpPort,
+        Array.from({ length: sent }, (_, i) => eventLine(i, "burst")),
+      );
+      const metrics = (): Promise<string> => server.handle.metrics.registry.metrics();
+      const stored = async (): Promise<number> =>
+        Number(await scalar(server, `SELECT count(*) FROM events WHERE "host.name" = 'host-burst'`));
+      let last = "";
+      await eventually(async () => {
+        const text = await metrics();
+        const dropped = metricValue(text, "tanium_ecs_udp_dropped_total") ?? 0;
+        const kept = await stored();
+        last = `${kept} stored + ${dropped} dropped of ${sent}`;
+        return kept + dropped === sent && metricValue(text, "tanium_ecs_queue_depth") === 0;
+      }, 30_000).catch(() => assert.fail(last));
+      const dropped = metricValue(await metrics(), "tanium_ecs_udp_dropped_total") ?? 0;
+      // A 4 KiB buffer cannot hold a burst of 20,000: the kernel dropped, and we counted it.
+      assert.ok(dropped > 0, last);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("drops datagrams from senders outside --allow, and counts them", async () => {
+    const server = await startTestServer({ allow: "10.0.0.0/8", http: "off", tcp: "off" });
+    try {
+      await sendDatagrams(server.udpPort, [eventLine(1, "udp-outsider"), eventLine(2, "udp-outsider")]);
+      const metrics = (): Promise<string> => server.handle.metrics.registry.metrics();
+      await eventually(
+        async () => metricValue(await metrics(), 'tanium_ecs_denied_total{input="udp"}') === 2,
+      );
+      assert.equal(metricValue(await metrics(), 'tanium_ecs_received_total{input="udp"}') ?? 0, 0);
+      assert.equal(
+        Number(await scalar(server, `SELECT count(*) FROM events WHERE "host.name" = 'host-udp-outsider'`)),
+        0,
+      );
     } finally {
       await server.stop();
     }

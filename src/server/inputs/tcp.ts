@@ -302,7 +302,8 @@ class Connection {
   maybeResume(): void {
     if (!this.#paused || this.#finished) return;
     const { intake } = this.#shared.context;
-    if (intake.full || this.#failing > 0 || this.#outstanding > this.#shared.options.maxConnectionBytes) return;
+    if (intake.full || this.#failing > 0 || this.#outstanding > this.#shared.options.maxConnectionBytes)
+      return;
     this.#paused = false;
     this.#socket.resume();
     this.#lastData = Date.now();

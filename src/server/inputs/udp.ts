@@ -91,7 +91,11 @@ export const udp: InputFactory<UdpInputOptions> = async (options, context) => {
   const port = socket.address().port;
   // Linux reports twice what it granted (the other half is its bookkeeping, socket(7)).
   const granted = socket.getRecvBufferSize();
-  const fields = { input: "udp", receive_buffer_asked: options.receiveBuffer, receive_buffer_granted: granted };
+  const fields = {
+    input: "udp",
+    receive_buffer_asked: options.receiveBuffer,
+    receive_buffer_granted: granted,
+  };
   if (granted < options.receiveBuffer) {
     logger.warn(fields, "UDP receive buffer smaller than asked: the kernel caps it at net.core.rmem_max");
   } else {
