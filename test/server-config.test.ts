@@ -77,10 +77,10 @@ describe("serve config", () => {
         (err: unknown) => err instanceof ConfigError && pattern.test(err.message),
       );
     }
-    // With a token any address is allowed.
-    assert.deepEqual(resolveConfig({ flags: { tcp: "0.0.0.0:9581", token: "t" } }).tcp, {
+    // With a token HTTP may listen on any address (TCP and UDP need more: server-tcp-exposure.test.ts).
+    assert.deepEqual(resolveConfig({ flags: { http: "0.0.0.0:9580", token: "t" } }).http, {
       host: "0.0.0.0",
-      port: 9581,
+      port: 9580,
     });
   });
 
