@@ -89,15 +89,19 @@ export const udp: InputFactory<UdpInputOptions> = async (options, context) => {
     });
   });
   const port = socket.address().port;
-  // Linux reports twice what it granted (the other half is its bookkeeping, socket(7)).
-  const granted = socket.getRecvBufferSize();
+  // Linux doubles the value set (room for its bookkeeping) and reports the double (socket(7)).
+  const reported = socket.getRecvBufferSize();
+  const granted = process.platform === "linux" ? reported / 2 : reported;
   const fields = {
     input: "udp",
     receive_buffer_asked: options.receiveBuffer,
     receive_buffer_granted: granted,
   };
   if (granted < options.receiveBuffer) {
-    logger.warn(fields, "UDP receive buffer smaller than asked: the kernel caps it at net.core.rmem_max");
+    logger.warn(
+      fields,
+      "UDP receive buffer smaller than asked: the kernel caps it at net.core.rmem_max (raise it with sysctl)",
+    );
   } else {
     logger.info(fields, "UDP receive buffer set");
   }
