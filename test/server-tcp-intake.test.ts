@@ -128,6 +128,28 @@ describe("TCP through a store outage", () => {
     }
   });
 
+  it("stops within --drain-timeout when the store never recovers, and counts what it loses", async () => {
+    const server = await startTestServer({ udp: "off", http: "off", "drain-timeout": "2" }, (real) =>
+      outageStore(real, 3_600_000),
+    );
+    const socket = await open(server.tcpPort);
+    socket.on("error", () => {});
+    socket.write(eventLines(10, "doomed").join("\n") + "\n");
+    await eventually(() =>
+      server.logs.some((l) => l.msg === "store write failed: connection paused, retrying"),
+    );
+    const started = Date.now();
+    await server.stop();
+    const ms = Date.now() - started;
+    assert.ok(ms < 2000 + 1500, `stopped in ${ms} ms`);
+    assert.equal(await metric(server, "tanium_ecs_tcp_lost_total"), 10);
+    assert.ok(
+      server.logs.some(
+        (l) => l.msg === "store write still failing at the stop deadline: these events are lost",
+      ),
+    );
+  });
+
   it("backs off exponentially with full jitter, capped", () => {
     const top = (attempt: number): number => retryDelay(attempt, () => 1);
     assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 30].map(top), [100, 200, 400, 800, 1600, 3200, 5000, 5000]);

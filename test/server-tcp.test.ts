@@ -128,8 +128,8 @@ describe("TCP input", () => {
 
   it("refuses connections past --max-connections and counts them", async () => {
     const held = await Promise.all([1, 2, 3, 4].map(() => open(server.tcpPort)));
-    // Busy (they just sent bytes), so none is idle enough to be closed to make room.
-    for (const socket of held) socket.write("{");
+    // Busy (they just sent a blank line), so none is idle enough to be closed to make room.
+    for (const socket of held) socket.write("\n");
     await sleep(100);
     const extra = connect({ host: "127.0.0.1", port: server.tcpPort });
     extra.on("error", () => {});
