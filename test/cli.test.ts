@@ -12,11 +12,10 @@ import { PassThrough } from "node:stream";
 import { after, describe, it } from "node:test";
 import { createProgress } from "../src/cli/progress.ts";
 import type { Sink } from "../src/sinks/index.ts";
-import { REPO_ROOT, runNode, type CliResult } from "./helpers.ts";
+import { REPO_ROOT, runNode, samplesOf, type CliResult } from "./helpers.ts";
 
-const SAMPLES = readFileSync(join(REPO_ROOT, "..", "shared", "tanium", "samples.ndjson"), "utf8").split("\n");
 /** Recorder events, each with a `timestamp`, so `@timestamp` never falls back to the clock. */
-const RECORDER_LINES = SAMPLES.slice(0, 25);
+const RECORDER_LINES = samplesOf("recorder");
 const [A, B, C] = RECORDER_LINES as [string, string, string];
 
 const dir = mkdtempSync(join(tmpdir(), "tanium-ecs-cli-"));
