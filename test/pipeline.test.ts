@@ -5,7 +5,6 @@
  * run inline, which lets fast-check try many cuttings of the input cheaply.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { Readable } from "node:stream";
 import { describe, it } from "node:test";
 import fc from "fast-check";
