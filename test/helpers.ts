@@ -104,16 +104,16 @@ export interface CliResult {
 }
 
 /**
- * `node ARGS` from the repository root, stdout and stderr collected (not a terminal); stdin is
- * given `input` (none by default) and closed.
+ * `node ARGS` from the repository root (or `cwd`), stdout and stderr collected (not a terminal);
+ * stdin is given `input` (none by default) and closed.
  */
 export function runNode(
   args: readonly string[],
-  options: { env?: NodeJS.ProcessEnv; input?: string } = {},
+  options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, {
-      cwd: REPO_ROOT,
+      cwd: options.cwd ?? REPO_ROOT,
       env: options.env ?? process.env,
       stdio: ["pipe", "pipe", "pipe"],
     });
