@@ -5,8 +5,6 @@
  * an alert document or a typed dead letter.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { test } from "node:test";
 import fc from "fast-check";
 import { parseJsonSafely } from "../src/decoding/json.ts";
@@ -14,12 +12,17 @@ import { validateEcs } from "../src/ecs/validate.ts";
 import { normalize } from "../src/normalize.ts";
 import { readMatchDetails, MAX_ANCESTRY_DEPTH } from "../src/tanium/alert/match-details.ts";
 import { decodePayload, splitOtherParameters } from "../src/tanium/alert/other-parameters.ts";
-import { ecsReference, REPO_ROOT } from "./helpers.ts";
+import { ecsReference, samplesOf } from "./helpers.ts";
 
 const receivedAt = "2026-01-01T00:00:00.000Z";
-const samples = readFileSync(join(REPO_ROOT, "..", "shared", "tanium", "samples.ndjson"), "utf8").split("\n");
-/** Lines 31–34 of the shared samples: two B2 rows, a B1 detect.match, a B1 detect.unmatch. */
-const ALERT_SAMPLES = [31, 32, 33, 34].map((n) => samples[n - 1] as string);
+/** The alert samples: B2 alert rows, then B1 detect events (detect.match, detect.unmatch). */
+const ALERT_SAMPLES = samplesOf("alert", "detect");
+/** A B2 row with a `Match Details` tree. */
+const B2_SAMPLE = ALERT_SAMPLES.find((line) => line.includes('"Match Details":{')) as string;
+/** A B1 detect.match whose `Other Parameters` carry a `payload=`. */
+const B1_SAMPLE = ALERT_SAMPLES.find(
+  (line) => line.includes('"Event Name":"detect.match"') && line.includes("|payload="),
+) as string;
 
 const ALERT_CODES = new Set([
   "ERR_FIELD_TYPE",
@@ -44,7 +47,7 @@ function checkOutcome(line: string): void {
   }
 }
 
-test("samples 31–34 normalize to alerts with no dead letter, and every document is valid ECS", () => {
+test("the alert samples normalize to alerts with no dead letter, and every document is valid ECS", () => {
   for (const line of ALERT_SAMPLES) {
     const result = normalize(line, { receivedAt });
     assert.ok(result.ok, result.ok ? "" : `${result.error.code}: ${result.error.message}`);
@@ -55,9 +58,9 @@ test("samples 31–34 normalize to alerts with no dead letter, and every documen
 });
 
 test("the B1 payload and the same details sent as a B2 object give the same artifact fields", () => {
-  const b1 = normalize(ALERT_SAMPLES[2] as string, { receivedAt });
+  const b1 = normalize(B1_SAMPLE, { receivedAt });
   assert.ok(b1.ok);
-  const payload = (ALERT_SAMPLES[2] as string).split("|payload=")[1]?.split('"')[0] as string;
+  const payload = B1_SAMPLE.split("|payload=")[1]?.split('"')[0] as string;
   const details: unknown = JSON.parse(Buffer.from(payload, "base64").toString("utf8"));
   const b2 = normalize(
     JSON.stringify({ "Alert Id": "a-1", Timestamp: "2024-03-11T09:22:40.000Z", "Match Details": details }),
@@ -133,7 +136,7 @@ test("any JSON object round-trips through base64 in the payload, and its match d
 });
 
 test("random bytes as the payload never throw: an alert or an ERR_PAYLOAD dead letter", () => {
-  const base = JSON.parse(ALERT_SAMPLES[2] as string) as Record<string, unknown>;
+  const base = JSON.parse(B1_SAMPLE) as Record<string, unknown>;
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 256 }), fc.boolean(), (bytes, asBase64) => {
       const payload = asBase64
@@ -180,7 +183,7 @@ test("mutated alerts (any value replaced, keys respelled) never throw", () => {
 });
 
 test("mutated Match Details (values replaced anywhere in the tree, `{}` for scalars) never throw", () => {
-  const details = (JSON.parse(ALERT_SAMPLES[0] as string) as { "Match Details": unknown })["Match Details"];
+  const details = (JSON.parse(B2_SAMPLE) as { "Match Details": unknown })["Match Details"];
   const paths: string[][] = [];
   const collect = (node: unknown, path: string[]): void => {
     if (node === null || typeof node !== "object") return;

@@ -1,10 +1,10 @@
 /**
  * @module test/helpers
- * Paths and shared data for the tests: the repo root and the ECS reference data, which lives
- * outside the repo at `../shared/ecs` (the same relative place in CI).
+ * Paths and data for the tests: the repo root, the ECS reference (Elastic's `@elastic/ecs` flat
+ * field list) and the samples in `examples/all-shapes.ndjson`, all inside the repository.
  */
 import { spawn } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadEcsReference, type EcsReference } from "../src/ecs/validate.ts";
@@ -12,15 +12,56 @@ import { loadEcsReference, type EcsReference } from "../src/ecs/validate.ts";
 /** The repository root, from this file's place in `test/`. */
 export const REPO_ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
 
-/** The ECS 9.4 reference data folder, next to the repository. */
-export const ECS_REFERENCE_DIR = join(REPO_ROOT, "..", "shared", "ecs");
-
 let reference: EcsReference | undefined;
 
 /** The ECS reference, loaded once per test process. */
 export function ecsReference(): EcsReference {
-  reference ??= loadEcsReference(ECS_REFERENCE_DIR);
+  reference ??= loadEcsReference();
   return reference;
+}
+
+/**
+ * The reference samples, one raw line each: `examples/all-shapes.ndjson` (every shape Tanium
+ * Connect sends, events.md §8). Lines may be appended to it, so tests pick lines by
+ * {@link sampleShape}, never by line number or count.
+ */
+export const SAMPLES: readonly string[] = readFileSync(
+  join(REPO_ROOT, "examples", "all-shapes.ndjson"),
+  "utf8",
+)
+  .split("\n")
+  .filter((line) => line.trim() !== "");
+
+/** The Tanium Connect shapes of events.md §0, each with the `event.dataset` it normalizes to. */
+export const SHAPE_DATASETS = {
+  recorder: "tanium.recorder",
+  alert: "tanium.threat_response",
+  detect: "tanium.threat_response",
+  audit: "tanium.threat_response_audit",
+  integrity: "tanium.integrity_monitor",
+} as const;
+
+export type SampleShape = keyof typeof SHAPE_DATASETS;
+
+/**
+ * Which shape a raw sample line is, told from its keys alone (not by normalizing it): recorder A
+ * has a string `event`; a Threat Response alert B2 an `Alert Id`; a B1 detect event an `Event
+ * Name`; an audit row C a `table` and a `state`; an Integrity Monitor row D an `Event Time` and a
+ * `Change Type`. Throws on a line that is none of them, so a new shape gets its own entry here.
+ */
+export function sampleShape(line: string): SampleShape {
+  const row = JSON.parse(line) as Record<string, unknown>;
+  if (typeof row.event === "string") return "recorder";
+  if ("Alert Id" in row) return "alert";
+  if ("Event Name" in row) return "detect";
+  if ("table" in row && "state" in row) return "audit";
+  if ("Event Time" in row && "Change Type" in row) return "integrity";
+  throw new Error(`test/helpers.ts sampleShape does not know this sample: ${line.slice(0, 80)}`);
+}
+
+/** The samples of the given shapes, in file order. */
+export function samplesOf(...shapes: readonly SampleShape[]): string[] {
+  return SAMPLES.filter((line) => shapes.includes(sampleShape(line)));
 }
 
 /** A path relative to the repo root with `/` separators, so names match on every OS. */
@@ -63,16 +104,16 @@ export interface CliResult {
 }
 
 /**
- * `node ARGS` from the repository root, stdout and stderr collected (not a terminal); stdin is
- * given `input` (none by default) and closed.
+ * `node ARGS` from the repository root (or `cwd`), stdout and stderr collected (not a terminal);
+ * stdin is given `input` (none by default) and closed.
  */
 export function runNode(
   args: readonly string[],
-  options: { env?: NodeJS.ProcessEnv; input?: string } = {},
+  options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, {
-      cwd: REPO_ROOT,
+      cwd: options.cwd ?? REPO_ROOT,
       env: options.env ?? process.env,
       stdio: ["pipe", "pipe", "pipe"],
     });

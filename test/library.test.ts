@@ -9,18 +9,16 @@ import { test } from "node:test";
 import fc from "fast-check";
 import { validateEcs } from "../src/ecs/validate.ts";
 import { deadLetter, normalize } from "../src/normalize.ts";
-import { ecsReference, REPO_ROOT } from "./helpers.ts";
+import { ecsReference, REPO_ROOT, samplesOf } from "./helpers.ts";
 
 const receivedAt = "2026-01-01T00:00:00.000Z";
-const SAMPLES = readFileSync(join(REPO_ROOT, "..", "shared", "tanium", "samples.ndjson"), "utf8")
-  .split("\n")
-  .filter((line) => line.startsWith('{"event":'));
+const SAMPLES = samplesOf("recorder");
 const EXAMPLE = readFileSync(join(REPO_ROOT, "examples", "recorder.ndjson"), "utf8")
   .split("\n")
   .filter(Boolean);
 
 test("every recorder sample of the Tanium reference normalizes to a valid ECS document", () => {
-  assert.ok(SAMPLES.length >= 30, "the shared samples hold the recorder lines");
+  assert.ok(SAMPLES.length >= 30, "the samples hold the recorder lines");
   for (const line of SAMPLES) {
     const result = normalize(line, { receivedAt });
     assert.ok(result.ok, `${line.slice(0, 80)}: ${result.ok ? "" : result.error.message}`);

@@ -5,7 +5,6 @@
  * run inline, which lets fast-check try many cuttings of the input cheaply.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { Readable } from "node:stream";
 import { describe, it } from "node:test";
 import fc from "fast-check";
@@ -17,12 +16,10 @@ import { createStats, formatSummary, MAX_TRACKED_KEYS, countKey } from "../src/p
 import { inlineRunner, WorkerPool } from "../src/pipeline/workers.ts";
 import type { Sink } from "../src/sinks/index.ts";
 import { sources, type Source } from "../src/sources/index.ts";
-import { splitAt } from "./helpers.ts";
+import { samplesOf, splitAt } from "./helpers.ts";
 
 const RECEIVED_AT = "2024-03-11T10:00:00.000Z";
-const RECORDER_LINES = readFileSync(new URL("../../shared/tanium/samples.ndjson", import.meta.url), "utf8")
-  .split("\n")
-  .slice(0, 25);
+const RECORDER_LINES = samplesOf("recorder");
 
 /** A source over fixed chunks. */
 function memorySource(name: string, chunks: readonly (string | Uint8Array)[]): Source {

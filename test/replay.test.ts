@@ -5,19 +5,16 @@
  * real server's `POST /api/replay`.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { normalize } from "../src/normalize.ts";
 import { stores, type DeadLetterRow } from "../src/store/index.ts";
-import { REPO_ROOT } from "./helpers.ts";
+import { samplesOf } from "./helpers.ts";
 import { deadServerUrl, runCli, serverUrl, startApi } from "./store-helpers.ts";
 
-const SAMPLES = readFileSync(join(REPO_ROOT, "..", "shared", "tanium", "samples.ndjson"), "utf8")
-  .split("\n")
-  .filter((l) => l !== "");
-const GOOD = SAMPLES.slice(0, 3);
+const GOOD = samplesOf("recorder").slice(0, 3);
 const BAD = ["{not json", '{"neither":"shape"}'];
 const RECEIVED = "2026-02-01T08:00:00.000Z";
 

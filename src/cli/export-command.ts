@@ -4,7 +4,8 @@
  * lake. NDJSON: each stored ECS document, one per line. Parquet: the typed columns of `events`
  * plus `doc` (the document as JSON text), written by DuckDB. Through the running server
  * (`POST /api/export`, the bytes streamed to FILE) when one answers at `--server`, else on
- * `--data`. Exit status 0, or 1 on an error (FILE is then removed, never left half written).
+ * `--data` (directly, when `--data` is given without `--server`). `--out -` writes to stdout.
+ * Exit status 0, or 1 on an error (FILE is then removed, never left half written).
  */
 import { createReadStream, createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
@@ -20,7 +21,9 @@ import {
   type StoreClientOptions,
 } from "../store/client.ts";
 import type { ExportFormat } from "../store/store.ts";
+import { sinks } from "../sinks/index.ts";
 import { sinceInstant } from "./query-command.ts";
+import { dataGivenAlone, isBrokenPipe } from "./stdout.ts";
 import { reportFailure, withStoreClientOptions } from "./store-client.ts";
 
 export const EXIT_OK = 0;
@@ -29,6 +32,8 @@ export interface ExportCommandOptions extends StoreClientOptions {
   format: ExportFormat;
   since?: string;
   out: string;
+  /** Read `--data` without asking a server first (`--data` given without `--server`). */
+  direct?: boolean;
 }
 
 export function exportCommand(): Command {
@@ -39,9 +44,9 @@ export function exportCommand(): Command {
         new Option("--format <format>", "ndjson or parquet").choices(["ndjson", "parquet"]).default("ndjson"),
       )
       .option("--since <age>", "only events since 30m, 1h, 2d, 1w ago, or an ISO-8601 instant")
-      .requiredOption("--out <file>", "the file to write"),
-  ).action(async (options: ExportCommandOptions) => {
-    process.exitCode = await runExport(options);
+      .requiredOption("--out <file>", 'the file to write, "-" for stdout'),
+  ).action(async (options: ExportCommandOptions, command: Command) => {
+    process.exitCode = await runExport({ ...options, direct: dataGivenAlone(command) });
   });
 }
 
@@ -49,9 +54,12 @@ export async function runExport(options: ExportCommandOptions): Promise<number> 
   try {
     const since = options.since === undefined ? undefined : sinceInstant(options.since, new Date());
     const rows = await exportTo(options, since);
-    process.stderr.write(`exported ${rows ?? "?"} events to ${options.out} (${options.format})\n`);
+    const where = options.out === "-" ? "stdout" : options.out;
+    process.stderr.write(`exported ${rows ?? "?"} events to ${where} (${options.format})\n`);
     return EXIT_OK;
   } catch (err) {
+    // The reader of stdout went away (`… | head`): its choice, not a failure.
+    if (options.out === "-" && isBrokenPipe(err)) return EXIT_OK;
     return reportFailure(err);
   }
 }
@@ -62,7 +70,7 @@ async function exportTo(
   since: string | undefined,
 ): Promise<number | undefined> {
   const request = { format: options.format, ...(since === undefined ? {} : { since }) };
-  if (await serverListening(options.server)) {
+  if (options.direct !== true && (await serverListening(options.server))) {
     const response = await postToServer(options, "/api/export", request);
     if (response.body === null) throw new CliError("The server sent no export.");
     await save(Readable.fromWeb(response.body as WebReadableStream), options.out);
@@ -84,6 +92,17 @@ async function exportTo(
 }
 
 async function save(source: Readable, out: string): Promise<void> {
+  if (out === "-") {
+    // Through the stdout sink, as `normalize` writes: back-pressure, and EPIPE as an IoError.
+    const stdout = await sinks.stdout();
+    try {
+      for await (const chunk of source) await stdout.write(chunk as Uint8Array);
+    } finally {
+      source.destroy();
+    }
+    await stdout.close();
+    return;
+  }
   try {
     await pipeline(source, createWriteStream(out));
   } catch (err) {

@@ -1,7 +1,8 @@
 /**
  * @module cli/main
  * The `tanium-ecs` command: one commander program, one module per subcommand. Usage errors
- * (unknown option, bad number) exit 1 with commander's one-line message.
+ * (unknown option, bad number) exit 1 with commander's one-line message. A closed stdout
+ * (`… | head`) ends every command quietly with status 0 (see cli/stdout).
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
@@ -10,6 +11,7 @@ import { normalizeCommand } from "./normalize-command.ts";
 import { queryCommand } from "./query-command.ts";
 import { replayCommand } from "./replay-command.ts";
 import { serveCommand } from "./serve-command.ts";
+import { isBrokenPipe, quietOnBrokenPipe } from "./stdout.ts";
 
 /** Read at run time: the same relative path works from src/cli and from dist/cli. */
 function packageVersion(): string {
@@ -45,10 +47,12 @@ export function createProgram(): Command {
   return program;
 }
 
+quietOnBrokenPipe();
 try {
   await createProgram().parseAsync(process.argv);
 } catch (err) {
+  if (isBrokenPipe(err)) process.exitCode = 0;
   // exitOverride turns commander's own exits into throws; its message is already printed.
-  if (!(err instanceof CommanderError)) throw err;
-  process.exitCode = err.exitCode;
+  else if (err instanceof CommanderError) process.exitCode = err.exitCode;
+  else throw err;
 }

@@ -1,22 +1,31 @@
 /**
  * @module cli/normalize-command
  * `tanium-ecs normalize [files...]`: Tanium events in, ECS NDJSON out. Exit status 0 when every
- * event became a document, 3 when some went to dead letters, 1 on a usage or I/O error.
+ * event became a document, 3 when some went to dead letters, 1 on a usage or I/O error, 130 on
+ * Ctrl-C (SIGINT: reading stops at the end of the current line, what was read is written out
+ * whole, the summary is printed; a second Ctrl-C exits at once).
+ *
+ * stderr holds only one kind of text at a time: with the dead letters there (the default), it is
+ * pure NDJSON (`2>dead.ndjson` gives a clean file), and the summary line and progress bar show
+ * only when stderr is a terminal; with `--dead-letter FILE`, stderr is for people and always gets
+ * the summary.
  */
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { DEFAULT_MAX_LINE_BYTES } from "../normalize.ts";
-import { IoError } from "../pipeline/io-error.ts";
 import { runPipeline } from "../pipeline/run.ts";
 import { deadLetterCount, formatSummary } from "../pipeline/stats.ts";
 import { sinks, type Sink } from "../sinks/index.ts";
 import { sources, type Source } from "../sources/index.ts";
 import { createProgress, NO_PROGRESS, type Progress } from "./progress.ts";
+import { isBrokenPipe } from "./stdout.ts";
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
 export const EXIT_DEAD_LETTERS = 3;
+/** 128 + SIGINT (2), as shells report a command ended by Ctrl-C. */
+export const EXIT_INTERRUPTED = 130;
 
 /** A JS string cannot hold much more than this many UTF-16 units; a line never needs to. */
 const MAX_LINE_BYTES_LIMIT = 512 * 1024 * 1024;
@@ -71,8 +80,17 @@ export async function normalizeFiles(
 ): Promise<number> {
   const opened: Sink[] = [];
   let progress: Progress = NO_PROGRESS;
+  let interrupted = false;
+  const onInterrupt = (): void => {
+    // The second Ctrl-C: the user does not want to wait for the current line to finish.
+    if (interrupted) process.exit(EXIT_INTERRUPTED);
+    interrupted = true;
+  };
+  process.on("SIGINT", onInterrupt);
   try {
-    const inputs = await openInputs(files.length === 0 ? ["-"] : files);
+    const inputs = (await openInputs(files.length === 0 ? ["-"] : files)).map((source) =>
+      untilInterrupted(source, () => interrupted),
+    );
     await checkOutputs(files, options);
 
     // Outputs are opened (and truncated) only once every input is known to be readable.
@@ -103,17 +121,49 @@ export async function normalizeFiles(
     });
     for (const sink of opened.splice(0)) await sink.close();
     progress.stop();
-    process.stderr.write(formatSummary(stats) + "\n");
+    if (options.deadLetter !== undefined || process.stderr.isTTY) {
+      process.stderr.write(formatSummary(stats) + (interrupted ? " (interrupted)\n" : "\n"));
+    }
+    if (interrupted) return EXIT_INTERRUPTED;
     return deadLetterCount(stats) > 0 ? EXIT_DEAD_LETTERS : EXIT_OK;
   } catch (err) {
     // Flush what was written so far; the first error is the one worth reporting.
     for (const sink of opened) await sink.close().catch(() => {});
     progress.stop();
     // The reader went away (`… | head`): that is the user's choice, as for any Unix filter, not a failure.
-    if (err instanceof IoError && err.code === "EPIPE" && options.output === undefined) return EXIT_OK;
+    if (isBrokenPipe(err) && options.output === undefined) return EXIT_OK;
     process.stderr.write(`tanium-ecs: ${err instanceof Error ? err.message : String(err)}\n`);
     return EXIT_ERROR;
+  } finally {
+    process.off("SIGINT", onInterrupt);
   }
+}
+
+/**
+ * The source, ending early once `interrupted()` turns true: at once when what it gave so far ends
+ * on a line break, else after the next one, so the last line is read whole, not cut into a dead
+ * letter. An input not yet opened gives nothing. (A JSON array input stops between chunks.)
+ */
+function untilInterrupted(source: Source, interrupted: () => boolean): Source {
+  return {
+    ...source,
+    async *open() {
+      if (interrupted()) return;
+      let atLineStart = true;
+      for await (const chunk of source.open()) {
+        if (interrupted()) {
+          if (atLineStart) return;
+          const newline = chunk.indexOf(0x0a);
+          if (newline >= 0) {
+            yield chunk.subarray(0, newline + 1);
+            return;
+          }
+        }
+        yield chunk;
+        if (chunk.length > 0) atLineStart = chunk[chunk.length - 1] === 0x0a;
+      }
+    },
+  };
 }
 
 async function openInputs(files: readonly string[]): Promise<Source[]> {

@@ -8,6 +8,7 @@
  * otherwise or with `--json`. Exit status 0, or 1 on a usage, SQL or connection error.
  */
 import { Command, InvalidArgumentError, Option } from "commander";
+import stringWidth from "string-width";
 import { EVENT_COLUMN_NAMES, quoteIdent, quoteLiteral } from "../store/columns.ts";
 import {
   CliError,
@@ -17,6 +18,7 @@ import {
   type StoreClientOptions,
 } from "../store/client.ts";
 import { isSqlError } from "../store/errors.ts";
+import { dataGivenAlone } from "./stdout.ts";
 import { reportFailure, withStoreClientOptions } from "./store-client.ts";
 import type { QueryResult } from "../store/store.ts";
 
@@ -41,6 +43,8 @@ export interface QueryCommandOptions extends StoreClientOptions {
   where?: string;
   countBy?: string;
   limit?: number;
+  /** Read `--data` without asking a server first (`--data` given without `--server`). */
+  direct?: boolean;
 }
 
 export function queryCommand(): Command {
@@ -65,8 +69,8 @@ export function queryCommand(): Command {
         },
       ),
     )
-    .action(async (sql: string | undefined, options: QueryCommandOptions) => {
-      process.exitCode = await runQuery(sql, options);
+    .action(async (sql: string | undefined, options: QueryCommandOptions, command: Command) => {
+      process.exitCode = await runQuery(sql, { ...options, direct: dataGivenAlone(command) });
     });
 }
 
@@ -87,7 +91,7 @@ export async function runQuery(sql: string | undefined, options: QueryCommandOpt
 
 async function ask(sql: string, options: QueryCommandOptions): Promise<QueryResult> {
   const maxRows = options.limit;
-  if (await serverListening(options.server)) {
+  if (options.direct !== true && (await serverListening(options.server))) {
     const response = await postToServer(options, "/api/query", { sql });
     const answer = (await response.json()) as QueryResult;
     return maxRows === undefined || answer.rows.length <= maxRows
@@ -178,9 +182,13 @@ export function formatNdjson(result: QueryResult): string {
     .join("");
 }
 
+/** Terminal columns a cell may take. */
 const MAX_CELL = 80;
 
-/** Columns padded to their widest cell (cut at 80 characters), numbers right-aligned. */
+/**
+ * Columns padded to their widest cell (cut at 80 terminal columns), numbers right-aligned. Widths
+ * are display widths: a CJK character or an emoji takes two columns, a combining mark none.
+ */
 export function formatTable(result: QueryResult): string {
   const cells = result.rows.map((row) => result.columns.map((_, i) => cell(row[i])));
   const widths = result.columns.map((name, i) =>
@@ -209,11 +217,22 @@ function cell(value: unknown): string {
   // One line per row: control characters (newlines, tabs, escapes) are shown, not obeyed.
   // eslint-disable-next-line no-control-regex
   const flat = text.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
-  const chars = [...flat];
-  return chars.length > MAX_CELL ? chars.slice(0, MAX_CELL - 1).join("") + "…" : flat;
+  if (width(flat) <= MAX_CELL) return flat;
+  // Cut between grapheme clusters (an emoji with its modifiers is one), leaving a column for "…".
+  let cut = "";
+  let used = 0;
+  for (const { segment } of graphemes.segment(flat)) {
+    const w = width(segment);
+    if (used + w > MAX_CELL - 1) break;
+    cut += segment;
+    used += w;
+  }
+  return cut + "…";
 }
 
-/** Width in code points: close enough for alignment without a terminal-width library. */
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
+/** Terminal columns the text takes (East Asian wide characters and emoji count two). */
 function width(text: string): number {
-  return [...text].length;
+  return stringWidth(text);
 }

@@ -2,11 +2,10 @@
  * @module ecs/validate
  * Checks a document against the ECS reference data (field names, types, array-ness, allowed
  * categorization values) and reports every problem at once, so that a golden fixture or a test
- * shows the whole list rather than the first mistake. Used by the tests; no I/O but the loader.
+ * shows the whole list rather than the first mistake. Used by the tests; no I/O.
  */
-import { readFileSync } from "node:fs";
+import { EcsFlat, EcsVersion } from "@elastic/ecs";
 import { isIP } from "node:net";
-import { join } from "node:path";
 
 /** One ECS field as the validator needs it. */
 export interface EcsFieldDef {
@@ -55,20 +54,19 @@ const OBJECT_TYPES: ReadonlySet<string> = new Set(["object", "nested", "flattene
 const SCALAR_MAP_FIELDS: ReadonlySet<string> = new Set(["labels"]);
 
 /**
- * Read `ecs-fields.json` and `ecs-allowed-values.json` from `dir` and build the lookup tables.
- * Throws when a file is missing or not shaped as documented in that folder's README.
+ * Build the lookup tables from ECS's generated flat field list, by default the one Elastic ships
+ * in `@elastic/ecs` (its `EcsFlat`, from `generated/ecs/ecs_flat.yml`): each field's `type` and
+ * `normalize`, and the `allowed_values` of `event.kind`, `event.category` (with each category's
+ * `expected_event_types`), `event.type` and `event.outcome`. Throws when `flat` is not shaped so.
  */
-export function loadEcsReference(dir: string): EcsReference {
-  const rawFields = readJson(join(dir, "ecs-fields.json"));
-  const rawAllowed = readJson(join(dir, "ecs-allowed-values.json"));
-  if (!isPlainObject(rawFields)) throw new Error("ecs-fields.json: expected an object of fields.");
-  if (!isPlainObject(rawAllowed)) throw new Error("ecs-allowed-values.json: expected an object.");
+export function loadEcsReference(flat: unknown = EcsFlat, version: string = EcsVersion): EcsReference {
+  if (!isPlainObject(flat)) throw new Error("ECS flat fields: expected an object of fields.");
 
   const fields = new Map<string, EcsFieldDef>();
   const parents = new Set<string>();
-  for (const [name, def] of Object.entries(rawFields)) {
+  for (const [name, def] of Object.entries(flat)) {
     if (!isPlainObject(def) || typeof def.type !== "string") {
-      throw new Error(`ecs-fields.json: \`${name}\` has no string \`type\`.`);
+      throw new Error(`ECS flat fields: \`${name}\` has no string \`type\`.`);
     }
     const normalize = Array.isArray(def.normalize) ? def.normalize : [];
     fields.set(name, { type: def.type, array: normalize.includes("array") });
@@ -77,23 +75,43 @@ export function loadEcsReference(dir: string): EcsReference {
     }
   }
 
-  const rawCategories = rawAllowed["event.category"];
-  if (!isPlainObject(rawCategories)) throw new Error("ecs-allowed-values.json: no `event.category` object.");
   const categories = new Map<string, ReadonlySet<string>>();
-  for (const [name, def] of Object.entries(rawCategories)) {
-    const expected = isPlainObject(def) ? def.expected_event_types : undefined;
-    categories.set(name, new Set(stringList(expected, `event.category.${name}.expected_event_types`)));
+  for (const value of allowedValues(flat, "event.category")) {
+    const expected = value.expected_event_types;
+    categories.set(
+      String(value.name),
+      new Set(stringList(expected, `event.category ${String(value.name)} expected_event_types`)),
+    );
   }
 
   return {
-    version: typeof rawAllowed.version === "string" ? rawAllowed.version : "",
+    version,
     fields,
     parents,
-    kinds: new Set(stringList(rawAllowed["event.kind"], "event.kind")),
+    kinds: allowedNames(flat, "event.kind"),
     categories,
-    types: new Set(stringList(rawAllowed["event.type"], "event.type")),
-    outcomes: new Set(stringList(rawAllowed["event.outcome"], "event.outcome")),
+    types: allowedNames(flat, "event.type"),
+    outcomes: allowedNames(flat, "event.outcome"),
   };
+}
+
+/** The `allowed_values` entries of one flat field, each an object with a string `name`. */
+function allowedValues(flat: Record<string, unknown>, field: string): Record<string, unknown>[] {
+  const def = flat[field];
+  const list = isPlainObject(def) ? def.allowed_values : undefined;
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new Error(`ECS flat fields: \`${field}\` has no \`allowed_values\`.`);
+  }
+  return list.map((value: unknown) => {
+    if (!isPlainObject(value) || typeof value.name !== "string") {
+      throw new Error(`ECS flat fields: an allowed value of \`${field}\` has no string \`name\`.`);
+    }
+    return value;
+  });
+}
+
+function allowedNames(flat: Record<string, unknown>, field: string): ReadonlySet<string> {
+  return new Set(allowedValues(flat, field).map((value) => String(value.name)));
 }
 
 /**
@@ -106,7 +124,7 @@ export function loadEcsReference(dir: string): EcsReference {
  * (`event.type` and `event.category` that do not go together).
  *
  * @example
- * const ref = loadEcsReference("../shared/ecs");
+ * const ref = loadEcsReference();
  * validateEcs({ "@timestamp": "2026-01-01T00:00:00Z", process: { pid: "12" } }, ref);
  * // [{ code: "ecs_type", path: "process.pid", message: "`process.pid` must be a long (a safe integer), got string \"12\"." }]
  */
@@ -386,13 +404,9 @@ function describe(value: unknown): string {
   return `${typeof value} ${text.length > 40 ? `${text.slice(0, 40)}…` : text}`;
 }
 
-function readJson(file: string): unknown {
-  return JSON.parse(readFileSync(file, "utf8"));
-}
-
 function stringList(value: unknown, what: string): string[] {
   if (!Array.isArray(value) || !value.every((v): v is string => typeof v === "string")) {
-    throw new Error(`ecs-allowed-values.json: \`${what}\` must be a list of strings.`);
+    throw new Error(`ECS flat fields: \`${what}\` must be a list of strings.`);
   }
   return value;
 }
