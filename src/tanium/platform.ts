@@ -22,6 +22,7 @@ import {
   type ArgvPlatform,
 } from "./command-line.ts";
 import { describeOs, type OsFamily } from "./os.ts";
+import type { IntegrityRecord } from "./integrity/record.ts";
 import type { RecorderEvent } from "./recorder/record.ts";
 
 /**
@@ -77,6 +78,14 @@ export function recorderOsFamily(record: RecorderEvent): OsFamily | undefined {
     isWindowsPath(file.dstFullPath) ||
     isWindowsPath(image.fullPath)
   ) {
+    return "windows";
+  }
+  return undefined;
+}
+
+/** An Integrity Monitor row's OS family: a watched registry path or a Windows path is Windows. */
+export function integrityOsFamily(record: IntegrityRecord): OsFamily | undefined {
+  if (record.pathKind === "registry" || isWindowsPath(record.path) || isWindowsPath(record.processPath)) {
     return "windows";
   }
   return undefined;
