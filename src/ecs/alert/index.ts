@@ -6,7 +6,6 @@
  * deeper ancestry under `tanium`), file or connection in their ECS fields, every hash in
  * `related.hash`. Pure: the receive time and the raw text come in through the context.
  */
-import { isIP } from "node:net";
 import type {
   AlertProcessRecord,
   AlertRecord,
@@ -15,7 +14,11 @@ import type {
   MatchRecord,
   PortArtifactRecord,
   SignatureRecord,
+  SystemInfoRecord as SystemInfo,
 } from "../../tanium/alert/record.ts";
+import { eventIdentity, eventTime } from "../../tanium/identity.ts";
+import { describeOs, type OsFamily } from "../../tanium/os.ts";
+import { alertOsFamily, commandLineArgs } from "../../tanium/platform.ts";
 import { basename, splitPath } from "../../tanium/paths.ts";
 import type { MapContext, MapResult } from "../context.ts";
 import {
@@ -24,13 +27,14 @@ import {
   type EcsEndpoint,
   type EcsFile,
   type EcsHash,
+  type EcsOs,
   type EcsProcess,
   type EcsProcessBase,
   type EcsThreat,
   type EcsUser,
 } from "../document.ts";
-import { defined, hasMembers } from "../recorder/spec.ts";
-import { hostOs } from "./host-os.ts";
+import { endpoint as connectionEnd, networkType } from "../common/network.ts";
+import { defined, hasMembers } from "../common/objects.ts";
 import {
   DEFAULT_CATEGORIES,
   END_CATEGORIES,
@@ -48,20 +52,22 @@ const NO_UNMAPPED: readonly string[] = [];
 /**
  * ECS `event.kind` is `alert` for both phases: `detect.unmatch` comes from the same detection and
  * is kept next to its match (same rule, host and dataset), told apart by `event.action`
- * `detect-unmatch` and, where the category allows it, `event.type: end` (tables.ts).
+ * `detect-unmatch` and, where the category allows it, `event.type: end` (tables.ts). The B1 intel
+ * changes (`detect.service.intel.created`/`.modified`) are no detection: `event.kind: event`,
+ * `configuration` with `creation`/`change`, the console user in `user.*`, the intel in `rule.*`.
  */
 export function mapAlert(record: AlertRecord, context: MapContext): MapResult {
   const match = record.match;
   const finding = match?.finding;
   const doc: EcsDocument = {
-    // The alert's time, else when the finding was last seen, else when the line was read.
-    "@timestamp": record.timestamp ?? finding?.lastSeen ?? context.receivedAt,
+    "@timestamp": eventTime(record, context.prefix) ?? context.receivedAt,
     message: "",
     ecs: { version: ECS_VERSION },
     event: categorize(record),
   };
   const event = doc.event;
-  if (record.id !== undefined) event.id = record.id;
+  const id = eventIdentity(record, context.text);
+  if (id !== undefined) event.id = id;
   event.module = "tanium";
   event.dataset = "tanium.threat_response";
   const severity =
@@ -75,11 +81,12 @@ export function mapAlert(record: AlertRecord, context: MapContext): MapResult {
   if (context.original) event.original = context.text;
 
   doc.observer = { product: "Threat Response", vendor: "Tanium" };
+  const family = alertOsFamily(record);
   const host = defined({
     hostname: record.computerName,
     name: record.computerName,
     ip: record.computerIp === undefined ? undefined : [record.computerIp],
-    os: hostOs(finding?.system),
+    os: hostOs(finding?.system, family),
   });
   if (host !== undefined) doc.host = host;
 
@@ -90,17 +97,19 @@ export function mapAlert(record: AlertRecord, context: MapContext): MapResult {
   const user = topUser(record.user, chain?.process.user);
   if (user !== undefined) doc.user = user;
   if (chain !== undefined) {
-    const process: EcsProcess = ecsProcess(chain.process, tanium) ?? {};
+    const process: EcsProcess = ecsProcess(chain.process, family, tanium) ?? {};
     const parent = chain.ancestors[0];
     const ecsParent =
       parent === undefined
         ? chain.process.ppid === undefined
           ? undefined
           : { pid: chain.process.ppid }
-        : ecsProcessBase(parent);
+        : ecsProcessBase(parent, family);
     if (ecsParent !== undefined) process.parent = ecsParent;
     if (hasMembers(process)) doc.process = process;
-    if (chain.ancestors.length > 1) tanium.process_ancestry = chain.ancestors.slice(1).map(ancestor);
+    if (chain.ancestors.length > 1) {
+      tanium.process_ancestry = chain.ancestors.slice(1).map((p) => ancestor(p, family));
+    }
     if (chain.truncated) {
       tanium.process_ancestry_truncated = true;
       tags.push(TAGS.ancestryTruncated);
@@ -129,11 +138,27 @@ export function mapAlert(record: AlertRecord, context: MapContext): MapResult {
   if (tags.length > 0) doc.tags = tags;
 
   fillRelated(doc, match);
-  keepDetails(record, tanium, context);
+  keepDetails(record, tanium);
   if (hasMembers(tanium)) doc.tanium = { threat_response: tanium };
   if (context.prefix !== undefined) (doc.tanium ??= {}).envelope = { prefix: context.prefix };
   doc.message = messageOf(record, doc);
   return { doc, unmapped: NO_UNMAPPED };
+}
+
+/**
+ * ECS `host.os.*`: the family is `host.os.type` (its names are ECS's allowed values), from
+ * `system_info`, else from the match's Windows paths (platform.ts).
+ */
+function hostOs(system: SystemInfo | undefined, family: OsFamily | undefined): EcsOs | undefined {
+  const os = describeOs(system);
+  if (os === undefined) return family === undefined ? undefined : { type: family };
+  return defined({
+    type: os.family ?? family,
+    platform: os.platform,
+    full: os.full,
+    name: os.name,
+    version: os.version,
+  });
 }
 
 /** `event.kind`/`category`/`type`/`action` from the phase, the match type and the intel type. */
@@ -145,12 +170,19 @@ function categorize(record: AlertRecord): EcsDocument["event"] {
     category = [category[0] as string, "malware", ...category.slice(1)];
   }
   const types = ["info"];
+  if (record.phase === "intel_created" || record.phase === "intel_modified") {
+    // A console user's change to an intel definition: ECS configuration, not a detection.
+    const type = record.phase === "intel_created" ? "creation" : "change";
+    return { kind: "event", category: ["configuration"], type: [type], action: eventNameAction(record) };
+  }
   if (record.phase === "unmatch" && category.some((c) => END_CATEGORIES.has(c))) types.push("end");
-  const action =
-    record.phase === "other"
-      ? (record.eventName ?? "").trim().toLowerCase().replaceAll(".", "-")
-      : PHASE_ACTIONS[record.phase];
+  const action = record.phase === "other" ? eventNameAction(record) : PHASE_ACTIONS[record.phase];
   return { kind: "alert", category: [...category], type: types, action };
+}
+
+/** The B1 event name in the project's hyphenated spelling (`detect.service.intel.created`). */
+function eventNameAction(record: AlertRecord): string {
+  return (record.eventName ?? "").trim().toLowerCase().replaceAll(".", "-");
 }
 
 /** The B1 user columns when any is set; otherwise the matched process's account. */
@@ -161,8 +193,12 @@ function topUser(columns: AlertUser, processUser: AlertUser | undefined): EcsUse
     : defined({ id: source.id, name: source.name, domain: source.domain });
 }
 
-function ecsProcess(p: AlertProcessRecord, tanium: ThreatResponseNamespace): EcsProcess | undefined {
-  const process = ecsProcessBase(p);
+function ecsProcess(
+  p: AlertProcessRecord,
+  family: OsFamily | undefined,
+  tanium: ThreatResponseNamespace,
+): EcsProcess | undefined {
+  const process = ecsProcessBase(p, family);
   const vendor = defined({
     table_id: p.tableId,
     signature_issuer: p.signature?.issuer,
@@ -172,7 +208,7 @@ function ecsProcess(p: AlertProcessRecord, tanium: ThreatResponseNamespace): Ecs
   return process;
 }
 
-function ecsProcessBase(p: AlertProcessRecord): EcsProcessBase | undefined {
+function ecsProcessBase(p: AlertProcessRecord, family: OsFamily | undefined): EcsProcessBase | undefined {
   const out: EcsProcessBase = {};
   if (p.pid !== undefined) out.pid = p.pid;
   // `name` may be a full path (`/usr/bin/mv`): ECS `process.name` is the bare name.
@@ -181,9 +217,15 @@ function ecsProcessBase(p: AlertProcessRecord): EcsProcessBase | undefined {
   const executable =
     p.executable ?? (p.name !== undefined && basename(p.name) !== p.name ? p.name : undefined);
   if (executable !== undefined) out.executable = executable;
-  // The command line stays one string: a Windows command line has no reliable split into
-  // `process.args` (each program parses its own), so `args` is not guessed.
-  if (p.commandLine !== undefined) out.command_line = p.commandLine;
+  if (p.commandLine !== undefined) {
+    out.command_line = p.commandLine;
+    // Split by the platform's rules; none when the platform is unknown and the rules disagree.
+    const args = commandLineArgs(p.commandLine, family, executable);
+    if (args !== undefined && args.length > 0) {
+      out.args = args;
+      out.args_count = args.length;
+    }
+  }
   if (p.workingDirectory !== undefined) out.working_directory = p.workingDirectory;
   if (p.uniqueId !== undefined) out.entity_id = p.uniqueId;
   if (p.start !== undefined) out.start = p.start;
@@ -198,8 +240,8 @@ function ecsProcessBase(p: AlertProcessRecord): EcsProcessBase | undefined {
 }
 
 /** A deeper ancestor (grandparent and up), in ECS process names, with its account as sent. */
-function ancestor(p: AlertProcessRecord): AncestorDoc {
-  const out: AncestorDoc = { ...ecsProcessBase(p) };
+function ancestor(p: AlertProcessRecord, family: OsFamily | undefined): AncestorDoc {
+  const out: AncestorDoc = { ...ecsProcessBase(p, family) };
   if (p.user?.domain !== undefined) out.user = { ...out.user, domain: p.user.domain };
   return out;
 }
@@ -248,12 +290,12 @@ function ecsFile(f: FileArtifactRecord, tanium: ThreatResponseNamespace): EcsFil
  * `source`, remote = `destination`), with no `network.direction` claimed.
  */
 function mapPort(port: PortArtifactRecord, doc: EcsDocument, tanium: ThreatResponseNamespace): void {
-  const source: EcsEndpoint | undefined = defined({ ip: port.localIp, port: port.localPort });
-  const destination: EcsEndpoint | undefined = defined({ ip: port.remoteIp, port: port.remotePort });
+  const source = connectionEnd(port.localIp, port.localPort);
+  const destination = connectionEnd(port.remoteIp, port.remotePort);
   if (source !== undefined) doc.source = source;
   if (destination !== undefined) doc.destination = destination;
-  const ip = port.remoteIp ?? port.localIp;
-  if (ip !== undefined) doc.network = { type: isIP(ip) === 6 ? "ipv6" : "ipv4" };
+  const type = networkType(port.localIp, port.remoteIp);
+  if (type !== undefined) doc.network = { type };
   if (port.connectionTime !== undefined) tanium.port = { connection_time: port.connectionTime };
 }
 
@@ -292,10 +334,14 @@ function fillRelated(doc: EcsDocument, match: MatchRecord | undefined): void {
   add(ip, doc.destination?.ip);
   const hosts: string[] = [];
   add(hosts, doc.host?.name);
+  // ECS related.user: "all the user names or other user identifiers seen on the event" (SIDs, uids).
   const users: string[] = [];
   add(users, doc.user?.name);
+  add(users, doc.user?.id);
   add(users, doc.process?.user?.name);
+  add(users, doc.process?.user?.id);
   add(users, doc.process?.parent?.user?.name);
+  add(users, doc.process?.parent?.user?.id);
   const related: NonNullable<EcsDocument["related"]> = {};
   if (ip.length > 0) related.ip = ip;
   if (hosts.length > 0) related.hosts = hosts;
@@ -372,18 +418,13 @@ function keepVendorValues(record: AlertRecord, tanium: ThreatResponseNamespace):
   }
 }
 
-function keepDetails(record: AlertRecord, tanium: ThreatResponseNamespace, context: MapContext): void {
-  // The details as text, for what has no field above. B1's payload is base64 in the original and
-  // a B2 text is already text; a B2 object is in `event.original` as sent, and serialized here
-  // only when the original is not kept.
-  if (record.detailsText !== undefined) tanium.match_details = record.detailsText;
-  else if (record.detailsObject !== undefined && !context.original) {
-    try {
-      tanium.match_details = JSON.stringify(record.detailsObject);
-    } catch {
-      // Nested past what JSON.stringify's stack allows: the mapped fields are all there is.
-    }
-  }
+/**
+ * The whole details as structured data, for what has no field above (B1's payload decoded from
+ * its base64, B2's object or text alike), and where its copy was cut at 20 levels.
+ */
+function keepDetails(record: AlertRecord, tanium: ThreatResponseNamespace): void {
+  if (record.details !== undefined) tanium.match_details = record.details;
+  if (record.detailsTruncated !== undefined) tanium.truncated = record.detailsTruncated;
 }
 
 /** `Tanium Threat Response alert "Encoded PowerShell" on wks-0042: process powershell.exe (pid 7720)`. */
@@ -392,6 +433,11 @@ function messageOf(record: AlertRecord, doc: EcsDocument): string {
     record.intel.name ?? (record.intel.id === undefined ? "unknown rule" : `intel ${record.intel.id}`);
   const host = doc.host?.name ?? doc.host?.ip?.[0] ?? "unknown host";
   let text: string;
+  if (record.phase === "intel_created" || record.phase === "intel_modified") {
+    const who = doc.user?.name ?? (doc.user?.id === undefined ? "unknown user" : `user ${doc.user.id}`);
+    const verb = record.phase === "intel_created" ? "created" : "modified";
+    return `Tanium Threat Response intel "${rule}" ${verb} by ${who}`;
+  }
   if (record.phase === "unmatch") text = `Tanium Threat Response match ended: "${rule}" on ${host}`;
   else if (record.phase === "other")
     text = `Tanium Threat Response ${record.eventName ?? "event"}: "${rule}" on ${host}`;
@@ -443,5 +489,6 @@ interface ThreatResponseNamespace {
   process_ancestry_truncated?: boolean;
   file?: object;
   port?: object;
-  match_details?: string;
+  match_details?: Record<string, unknown>;
+  truncated?: string[];
 }
