@@ -7,3 +7,5 @@ export type { NormalizeOptions, NormalizeResult, DeadLetterContext } from "./nor
 export type { EcsDocument, TaniumNamespace } from "./ecs/document.ts";
 export { ECS_VERSION } from "./ecs/document.ts";
 export { ERROR_CODES, type ErrorCode, type NormalizeError } from "./errors.ts";
+export { enrichHost, HostDirectory, HOST_ENRICHED_TAG } from "./enrich/hosts.ts";
+export type { HostLookup, HostRow } from "./enrich/hosts.ts";

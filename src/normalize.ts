@@ -6,6 +6,7 @@
 import { decodeLine } from "./decoding/envelope.ts";
 import { ECS_VERSION, type EcsDocument } from "./ecs/document.ts";
 import { mapToEcs } from "./ecs/index.ts";
+import { enrichHost, type HostLookup } from "./enrich/hosts.ts";
 import { ecsLogSyslog } from "./ecs/syslog.ts";
 import { FieldTypeError, normalizeError, type NormalizeError } from "./errors.ts";
 import { readTanium } from "./tanium/shapes.ts";
@@ -29,6 +30,12 @@ export interface NormalizeOptions {
   original?: boolean;
   /** Cap on the raw line in bytes; longer lines fail with ERR_LINE_TOO_LONG (default 1 MiB). */
   maxBytes?: number;
+  /**
+   * What is known of hosts from earlier inventory rows (`HostDirectory.lookup`, or the caller's
+   * own): fills the `host.os.*` a recorder event lacks and tags it `tanium_ecs_host_enriched`.
+   * The lookup is the caller's state; `normalize` only reads it.
+   */
+  hosts?: HostLookup;
 }
 
 export type NormalizeResult =
@@ -68,6 +75,7 @@ export function normalize(
     // The transport's header, the same for every shape (ECS log.syslog.*).
     const syslog = decoded.syslog === undefined ? undefined : ecsLogSyslog(decoded.syslog);
     if (syslog !== undefined) result.doc.log = { ...result.doc.log, syslog };
+    if (options.hosts !== undefined) enrichHost(result.doc, options.hosts);
     return { ok: true, doc: result.doc, unmapped: result.unmapped, unsafeKeys: decoded.unsafeKeys };
   } catch (err) {
     if (err instanceof FieldTypeError) {

@@ -7,7 +7,7 @@
 
 export const ECS_VERSION = "9.4.0";
 
-export type EventKind = "event" | "alert" | "pipeline_error";
+export type EventKind = "event" | "alert" | "state" | "asset" | "pipeline_error";
 
 export interface EcsUser {
   id?: string;

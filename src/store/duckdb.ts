@@ -32,6 +32,8 @@ import {
   type DuckDBType,
   type DuckDBValue,
 } from "@duckdb/node-api";
+import { parseJsonSafely } from "../decoding/json.ts";
+import { osFrom, type HostRow } from "../enrich/hosts.ts";
 import { EVENT_COLUMNS, quoteIdent, quoteLiteral } from "./columns.ts";
 import { jsonSafe } from "./duckdb-values.ts";
 import { StoreError } from "./errors.ts";
@@ -234,6 +236,10 @@ async function createSchema(connection: DuckDBConnection): Promise<void> {
     `CREATE TABLE IF NOT EXISTS dead_letters (
        id VARCHAR PRIMARY KEY, code VARCHAR NOT NULL, message VARCHAR, original VARCHAR NOT NULL,
        input VARCHAR, received_at TIMESTAMPTZ)`,
+  );
+  // The enrichment stage's memory of hosts (a table added later needs no version bump).
+  await connection.run(
+    `CREATE TABLE IF NOT EXISTS hosts (key VARCHAR PRIMARY KEY, os JSON NOT NULL, seen_at VARCHAR)`,
   );
   // A column added to columns.ts since the file was created: added empty (its values are in `doc`).
   const existing = await connection.runAndReadAll(
@@ -451,6 +457,52 @@ export class DuckDbEventStore implements EventStore {
       await writer.run("ROLLBACK").catch(() => {});
       throw err;
     }
+  }
+
+  async loadHosts(): Promise<HostRow[]> {
+    return this.withReader(async (connection) => {
+      const table = await connection.runAndReadAll(
+        `SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = 'hosts'`,
+      );
+      // A file written before the host table existed, opened read-only: nothing remembered.
+      if (Number(table.getRows()[0]?.[0]) === 0) return [];
+      const result = await connection.runAndReadAll(`SELECT key, os, seen_at FROM hosts`);
+      const rows: HostRow[] = [];
+      for (const [key, os, seenAt] of result.getRows()) {
+        const parsed = parseJsonSafely(String(os));
+        const known = parsed.ok ? osFrom(parsed.value) : undefined;
+        if (known !== undefined) rows.push({ key: String(key), os: known, seenAt: String(seenAt ?? "") });
+      }
+      return rows;
+    });
+  }
+
+  async saveHosts(rows: readonly HostRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.exclusive((writer) =>
+      this.transaction(writer, async () => {
+        const statement = await writer.prepare(
+          `INSERT INTO hosts SELECT * FROM (SELECT unnest($1) AS key, unnest($2)::JSON AS os, unnest($3) AS seen_at)
+           ON CONFLICT (key) DO UPDATE SET os = excluded.os, seen_at = excluded.seen_at`,
+        );
+        statement.bindList(
+          1,
+          rows.map((r) => r.key),
+          LIST(VARCHAR),
+        );
+        statement.bindList(
+          2,
+          rows.map((r) => JSON.stringify(r.os)),
+          LIST(VARCHAR),
+        );
+        statement.bindList(
+          3,
+          rows.map((r) => r.seenAt),
+          LIST(VARCHAR),
+        );
+        await statement.run();
+      }),
+    );
   }
 
   private async deleteDeadLetters(writer: DuckDBConnection, ids: readonly string[]): Promise<void> {

@@ -8,6 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import type { EcsDocument } from "../ecs/document.ts";
+import type { HostRow } from "../enrich/hosts.ts";
 import { readPath } from "./columns.ts";
 
 /** A line that could not be normalized, kept whole so that `replay` can try it again later. */
@@ -115,6 +116,13 @@ export interface EventStore {
    */
   replay?(): Promise<ReplayResult>;
   exportFile?(request: ExportRequest): Promise<ExportedFile>;
+  /**
+   * The host table of the enrichment stage (`enrich/hosts.ts`): what inventory rows said of each
+   * host, kept so that a restart does not forget it. Not part of any batch's acknowledgement: a
+   * fact lost in a crash comes again with the next inventory row.
+   */
+  loadHosts?(): Promise<HostRow[]>;
+  saveHosts?(rows: readonly HostRow[]): Promise<void>;
   /** Commit what is pending and release the database. */
   close(): Promise<void>;
 }
