@@ -15,6 +15,7 @@ import type { Command } from "commander";
 import stringWidth from "string-width";
 import { exportCommand } from "../src/cli/export-command.ts";
 import { formatTable, queryCommand } from "../src/cli/query-command.ts";
+import { replayCommand } from "../src/cli/replay-command.ts";
 import { dataGivenAlone } from "../src/cli/stdout.ts";
 import { stores, storedDoc } from "../src/store/index.ts";
 import { REPO_ROOT, runNode, samplesOf } from "./helpers.ts";
@@ -103,7 +104,7 @@ describe("an explicit --data", () => {
   }
 
   it("is read directly, without asking the default server; with --server too, the server comes first", () => {
-    for (const make of [queryCommand, exportCommand]) {
+    for (const make of [queryCommand, exportCommand, replayCommand]) {
       const extra = make === exportCommand ? ["--out", "x"] : [];
       assert.equal(decides(make, ["--data", data, ...extra]), true);
       assert.equal(decides(make, [...extra]), false);
@@ -115,6 +116,12 @@ describe("an explicit --data", () => {
     const r = await runNode([BIN, "query", "--data", data, "SELECT count(*) AS n FROM events"]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, `{"n":${STORED}}\n`);
+  });
+
+  it("replay --data DIR replays that folder", async () => {
+    const r = await runNode([BIN, "replay", "--data", data]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^replayed 0, still failing 0/);
   });
 });
 

@@ -9,6 +9,7 @@
 import { Command } from "commander";
 import { openDataDir, postToServer, serverListening, type StoreClientOptions } from "../store/client.ts";
 import { formatReplay } from "../store/replay.ts";
+import { dataGivenAlone } from "./stdout.ts";
 import { reportFailure, withStoreClientOptions } from "./store-client.ts";
 import type { ReplayResult } from "../store/store.ts";
 
@@ -20,12 +21,17 @@ export function replayCommand(): Command {
     new Command("replay").description(
       "Normalize the dead letters again; move those that now succeed into the events table.",
     ),
-  ).action(async (options: StoreClientOptions) => {
-    process.exitCode = await runReplay(options);
+  ).action(async (options: StoreClientOptions, command: Command) => {
+    process.exitCode = await runReplay({ ...options, direct: dataGivenAlone(command) });
   });
 }
 
-export async function runReplay(options: StoreClientOptions): Promise<number> {
+export interface ReplayOptions extends StoreClientOptions {
+  /** Replay `--data` itself, without asking a server first (an explicit `--data`). */
+  readonly direct?: boolean;
+}
+
+export async function runReplay(options: ReplayOptions): Promise<number> {
   try {
     const result = await replay(options);
     process.stdout.write(formatReplay(result) + "\n");
@@ -35,8 +41,8 @@ export async function runReplay(options: StoreClientOptions): Promise<number> {
   }
 }
 
-async function replay(options: StoreClientOptions): Promise<ReplayResult> {
-  if (await serverListening(options.server)) {
+async function replay(options: ReplayOptions): Promise<ReplayResult> {
+  if (options.direct !== true && (await serverListening(options.server))) {
     const response = await postToServer(options, "/api/replay", {});
     const body = (await response.json()) as {
       replayed: number;

@@ -26,10 +26,19 @@ export function parseJsonSafely(text: string): JsonParse {
     if (!(err instanceof SyntaxError)) {
       return { ok: false, tooDeep: true, message: err instanceof Error ? err.message : String(err) };
     }
-    if (err.message !== FORBIDDEN) return { ok: false, tooDeep: false, message: err.message };
+    if (err.message !== FORBIDDEN) return { ok: false, tooDeep: false, message: syntaxMessage(err.message) };
     const value: unknown = sjson.parse(text, null, { protoAction: "remove", constructorAction: "remove" });
     return { ok: true, value, unsafeKeys: 1 };
   }
+}
+
+/**
+ * V8's message without the ` (line L column C)` that Node 22+ appends after `at position N`: the
+ * position already says where, and a dead letter's message must not change with the Node version
+ * that wrote it (golden fixtures compare it, and `replay` groups by it).
+ */
+function syntaxMessage(message: string): string {
+  return message.replace(/ \(line \d+ column \d+\)$/, "");
 }
 
 /** How a JSON value that is not an object is named in messages. */
