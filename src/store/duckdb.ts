@@ -43,7 +43,7 @@ import { EVENT_COLUMNS, quoteIdent, quoteLiteral } from "./columns.ts";
 import { jsonSafe } from "./duckdb-values.ts";
 import { StoreError } from "./errors.ts";
 import { replayDeadLetters, type StoredDeadLetter } from "./replay.ts";
-import { prepareUserStatement } from "./user-sql.ts";
+import { duckdbError, prepareUserStatement } from "./user-sql.ts";
 import {
   type DeadLetterRow,
   type EventStore,
@@ -691,7 +691,13 @@ export class DuckDbEventStore implements EventStore {
           (chunk) => {
             if (chunk === null || chunk.rowCount === 0) body.push(null);
             // Each stored `doc` text, one per line: byte for byte what `write` stored.
-            else body.push(chunk.getColumnValues(0).map((v) => `${String(v)}\n`).join(""));
+            else
+              body.push(
+                chunk
+                  .getColumnValues(0)
+                  .map((v) => `${String(v)}\n`)
+                  .join(""),
+              );
           },
           (err: unknown) => body.destroy(sqlError(err)),
         );
@@ -747,7 +753,8 @@ export class DuckDbEventStore implements EventStore {
     while (this.running.size > 0) await Promise.all(this.running);
     // Exports still being sent end now (their connections and temporary files with them).
     const streams = [...this.exportStreams];
-    for (const stream of streams) stream.destroy(new StoreError("ERR_STORE_CLOSED", `${this.name} is closing.`));
+    for (const stream of streams)
+      stream.destroy(new StoreError("ERR_STORE_CLOSED", `${this.name} is closing.`));
     await Promise.all(streams.map((stream) => (stream.closed ? undefined : once(stream, "close"))));
     this.closed = true;
     for (const reader of this.readers) reader.interrupt();
@@ -766,7 +773,5 @@ function sinceLiteral(since: string): string {
 }
 
 function sqlError(err: unknown): StoreError {
-  if (err instanceof StoreError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new StoreError("ERR_SQL", message, { cause: err });
+  return duckdbError(err);
 }

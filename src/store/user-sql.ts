@@ -58,11 +58,22 @@ function firstWord(sql: string): string {
   return /^\s*([A-Za-z_]+)/.exec(sql)?.[1]?.toUpperCase() ?? "this statement";
 }
 
+/**
+ * A DuckDB failure as a StoreError: the instance's refusal to touch a file ("Permission Error",
+ * e.g. `IMPORT DATABASE` reads its files while it is merely parsed) is a refusal, the rest ERR_SQL.
+ */
+export function duckdbError(err: unknown): StoreError {
+  if (err instanceof StoreError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  const refused = /\bPermission Error\b|disabled by configuration/.test(message);
+  return new StoreError(refused ? "ERR_SQL_REFUSED" : "ERR_SQL", message, { cause: err });
+}
+
 async function countStatements(connection: DuckDBConnection, sql: string): Promise<number> {
   try {
     return (await connection.extractStatements(sql)).count;
   } catch (err) {
-    throw new StoreError("ERR_SQL", err instanceof Error ? err.message : String(err), { cause: err });
+    throw duckdbError(err);
   }
 }
 
@@ -106,10 +117,17 @@ function checkTree(tree: unknown): void {
       }
     }
     // `FROM 'file.csv'` is a table name that DuckDB turns into a file scan.
-    if (record.type === "BASE_TABLE" && typeof record.table_name === "string" && /[./\\:]/.test(record.table_name)) {
-      throw refuse(`Read-only: ${JSON.stringify(record.table_name)} names a file; only the store's tables can be read.`);
+    if (
+      record.type === "BASE_TABLE" &&
+      typeof record.table_name === "string" &&
+      /[./\\:]/.test(record.table_name)
+    ) {
+      throw refuse(
+        `Read-only: ${JSON.stringify(record.table_name)} names a file; only the store's tables can be read.`,
+      );
     }
-    for (const value of Object.values(record)) if (value !== null && typeof value === "object") stack.push(value);
+    for (const value of Object.values(record))
+      if (value !== null && typeof value === "object") stack.push(value);
   }
 }
 
@@ -138,19 +156,32 @@ export async function prepareUserStatement(
   sql: string,
 ): Promise<DuckDBPreparedStatement> {
   let expected = StatementType.SELECT;
-  if ((await checkSelect(connection, sql)) === "not-select") {
+  let whole: "select" | "not-select" | StoreError;
+  try {
+    whole = await checkSelect(connection, sql);
+  } catch (err) {
+    // `EXPLAIN ATTACH …` does not even parse: still, say what it wraps is refused.
+    if (!(err instanceof StoreError) || err.code !== "ERR_SQL") throw err;
+    whole = err;
+  }
+  if (whole !== "select") {
     const explain = EXPLAIN_PREFIX.exec(sql);
     const wrapped = explain === null ? undefined : sql.slice(explain[0].length);
-    if (wrapped === undefined || (await checkSelect(connection, wrapped)) === "not-select") {
-      throw refuse(`Read-only: ${ALLOWED}, not ${firstWord(wrapped ?? sql)}.`);
+    if (wrapped === undefined) {
+      if (whole instanceof StoreError) throw whole;
+      throw refuse(`Read-only: ${ALLOWED}, not ${firstWord(sql)}.`);
     }
+    if ((await checkSelect(connection, wrapped)) === "not-select") {
+      throw refuse(`Read-only: ${ALLOWED}, not ${firstWord(wrapped)}.`);
+    }
+    if (whole instanceof StoreError) throw whole;
     expected = StatementType.EXPLAIN;
   }
   let statement: DuckDBPreparedStatement;
   try {
     statement = await connection.prepare(sql);
   } catch (err) {
-    throw new StoreError("ERR_SQL", err instanceof Error ? err.message : String(err), { cause: err });
+    throw duckdbError(err);
   }
   if (statement.statementType !== expected) {
     statement.destroySync();
@@ -158,4 +189,3 @@ export async function prepareUserStatement(
   }
   return statement;
 }
-
