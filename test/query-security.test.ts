@@ -13,6 +13,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { resolveConfig } from "../src/server/config.ts";
 import { stores, type EventStore } from "../src/store/index.ts";
 import { eventLines, startTestServer, type TestServer } from "./server-helpers.ts";
 import { deadServerUrl, runCli } from "./store-helpers.ts";
@@ -310,5 +311,30 @@ describe("ingest and query tokens", () => {
     assert.match(ingestOnly.stderr, /refused the request \(401\).*query token/);
     const flag = await runCli([...args, "--token", QUERY], { TANIUM_ECS_TOKEN: INGEST });
     assert.equal(flag.code, 0, flag.stderr);
+  });
+});
+
+describe("query-token, query-timeout, max-exports settings", () => {
+  it("reads them from flags and the environment, and validates them", () => {
+    const config = resolveConfig({
+      env: { TANIUM_ECS_QUERY_TOKEN: "q" },
+      flags: { "query-timeout": "5", "max-exports": "3" },
+    });
+    assert.equal(config.queryToken, "q");
+    assert.equal(config.token, undefined);
+    assert.equal(config.queryTimeout, 5);
+    assert.equal(config.maxExports, 3);
+    const defaults = resolveConfig({});
+    assert.equal(defaults.queryTimeout, 30);
+    assert.equal(defaults.maxExports, 2);
+    assert.throws(() => resolveConfig({ flags: { "query-timeout": "0" } }), /--query-timeout must be/);
+    assert.throws(() => resolveConfig({ flags: { "max-exports": "many" } }), /--max-exports must be/);
+  });
+
+  it("binds beyond loopback with either token, and refuses to without any", () => {
+    const wide = { http: "0.0.0.0:0", tcp: "off", udp: "off" };
+    assert.equal(resolveConfig({ flags: { ...wide, "query-token": "q" } }).queryToken, "q");
+    assert.equal(resolveConfig({ flags: { ...wide, token: "t" } }).token, "t");
+    assert.throws(() => resolveConfig({ flags: wide }), /not loopback: without a token/);
   });
 });
