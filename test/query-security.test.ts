@@ -261,6 +261,40 @@ describe("a statement's time limit and its client", () => {
     const next = await ask(patient, "SELECT 2 AS two");
     assert.equal(next.status, 200);
   });
+
+  it("keeps intake answering while four long statements run (reads take at most two DuckDB threads)", async () => {
+    const before = outcomes.length;
+    const clients = Array.from({ length: 4 }, () => new AbortController());
+    const slow = clients.map((client) =>
+      fetch(`${patient.url}/api/query`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ sql: LONG }),
+        signal: client.signal,
+      }).catch(() => undefined),
+    );
+    while (outcomes.length < before + 4) await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = Date.now();
+    const sent = await fetch(`${patient.url}/ingest`, {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: eventLines(10, "busy").join("\n"),
+      signal: AbortSignal.timeout(15_000),
+    });
+    const elapsed = Date.now() - started;
+    assert.equal(sent.status, 200);
+    // Before the fix it waited for the statements themselves (here: 600 s).
+    assert.ok(elapsed < 15_000, `ingest answered after ${elapsed} ms`);
+    for (const client of clients) client.abort();
+    await Promise.all(slow);
+    const ended = await Promise.all(outcomes.slice(before));
+    assert.deepEqual(ended, [
+      "ERR_QUERY_CANCELLED",
+      "ERR_QUERY_CANCELLED",
+      "ERR_QUERY_CANCELLED",
+      "ERR_QUERY_CANCELLED",
+    ]);
+  });
 });
 
 describe("ingest and query tokens", () => {

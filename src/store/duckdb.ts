@@ -178,6 +178,52 @@ function openError(err: unknown, file: string): Error {
   return new StoreError("ERR_SQL", `Cannot open ${file}: ${message}`, { cause: err });
 }
 
+/**
+ * Each call into DuckDB holds one thread of libuv's pool (4 threads unless UV_THREADPOOL_SIZE says
+ * otherwise) until it returns, and the writers need those threads too: measured, an `/ingest` of
+ * 10 events waited 7.6 s behind four long queries, 0.3 s behind two. So at most this many reads
+ * (a user statement, an export's COPY or its next vector) are in DuckDB at a time; more wait.
+ */
+const READ_SLOTS = 2;
+
+/** A counting semaphore; a waiter whose signal aborts leaves the queue with the signal's reason. */
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+  constructor(count: number) {
+    this.free = count;
+  }
+
+  acquire(signal?: AbortSignal): Promise<() => void> {
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next !== undefined) next();
+      else this.free++;
+    };
+    if (this.free > 0) {
+      this.free--;
+      return Promise.resolve(release);
+    }
+    return new Promise((resolve, reject) => {
+      const grant = (): void => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(release);
+      };
+      const onAbort = (): void => {
+        const at = this.waiting.indexOf(grant);
+        if (at >= 0) this.waiting.splice(at, 1);
+        reject(signal?.reason);
+      };
+      if (signal?.aborted === true) return onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.waiting.push(grant);
+    });
+  }
+}
+
 /** Writer connections: batches insert in parallel on each (see `duckdbStore`). */
 const WRITERS = 2;
 
@@ -379,6 +425,7 @@ export class DuckDbEventStore implements EventStore {
   private readonly running = new Set<Promise<unknown>>();
   private closed = false;
   private readonly readers = new Set<DuckDBConnection>();
+  private readonly readSlots = new Slots(READ_SLOTS);
   /** Export bodies not yet closed: `close` ends them. */
   private readonly exportStreams = new Set<Readable>();
 
@@ -568,12 +615,13 @@ export class DuckDbEventStore implements EventStore {
     limits: ReaderLimits,
     task: (connection: DuckDBConnection, stopped: () => void) => Promise<T>,
   ): Promise<T> {
-    const connection = await this.openReader();
-    let reason: StoreError | undefined;
+    // Aborted on the time limit or the client's hang-up, whether waiting for a slot or running.
+    const stopping = new AbortController();
+    let connection: DuckDBConnection | undefined;
     const stop = (why: StoreError): void => {
-      if (reason !== undefined) return;
-      reason = why;
-      connection.interrupt();
+      if (stopping.signal.aborted) return;
+      stopping.abort(why);
+      connection?.interrupt();
     };
     const timeoutMs = limits.timeoutMs ?? 0;
     const timer =
@@ -594,18 +642,23 @@ export class DuckDbEventStore implements EventStore {
     if (limits.signal?.aborted === true) onAbort();
     limits.signal?.addEventListener("abort", onAbort, { once: true });
     const stopped = (): void => {
-      if (reason !== undefined) throw reason;
+      if (stopping.signal.aborted) throw stopping.signal.reason;
     };
+    let release: (() => void) | undefined;
     try {
+      release = await this.readSlots.acquire(stopping.signal);
+      stopped();
+      connection = await this.openReader();
       stopped();
       return await task(connection, stopped);
     } catch (err) {
-      if (reason !== undefined) throw reason;
+      if (stopping.signal.aborted) throw stopping.signal.reason;
       throw err;
     } finally {
       clearTimeout(timer);
       limits.signal?.removeEventListener("abort", onAbort);
-      await this.closeReader(connection);
+      if (connection !== undefined) await this.closeReader(connection);
+      release?.();
     }
   }
 
@@ -671,39 +724,55 @@ export class DuckDbEventStore implements EventStore {
     const where = request.since === undefined ? "" : `WHERE "@timestamp" >= ${sinceLiteral(request.since)}`;
     const order = `ORDER BY "@timestamp", "event.id"`;
     if (request.format === "parquet") return this.exportParquet(where, order, request.signal);
-    const connection = await this.openReader();
-    const ended = (err: unknown): Promise<never> =>
-      this.closeReader(connection).then(() => Promise.reject(sqlError(err)));
+    const release = await this.readSlots.acquire(request.signal).catch((err: unknown) => {
+      throw new StoreError("ERR_QUERY_CANCELLED", "The client went away: the export was cancelled.", {
+        cause: err,
+      });
+    });
+    let connection: DuckDBConnection;
     let rows: number;
     let result;
     try {
-      const counted = await connection.runAndReadAll(`SELECT count(*) FROM events ${where}`);
-      rows = Number(counted.getRows()[0]?.[0] ?? 0);
-      result = await connection.stream(`SELECT doc FROM events ${where} ${order}`);
-    } catch (err) {
-      return ended(err);
+      connection = await this.openReader();
+      try {
+        const counted = await connection.runAndReadAll(`SELECT count(*) FROM events ${where}`);
+        rows = Number(counted.getRows()[0]?.[0] ?? 0);
+        result = await connection.stream(`SELECT doc FROM events ${where} ${order}`);
+      } catch (err) {
+        await this.closeReader(connection);
+        throw sqlError(err);
+      }
+    } finally {
+      release();
     }
     const source = result;
     let pending: Promise<unknown> = Promise.resolve();
+    let destroyed = false;
+    const next = async (): Promise<void> => {
+      const free = await this.readSlots.acquire();
+      try {
+        if (destroyed) return;
+        const chunk = await source.fetchChunk();
+        if (chunk === null || chunk.rowCount === 0) body.push(null);
+        // Each stored `doc` text, one per line: byte for byte what `write` stored.
+        else
+          body.push(
+            chunk
+              .getColumnValues(0)
+              .map((v) => `${String(v)}\n`)
+              .join(""),
+          );
+      } finally {
+        free();
+      }
+    };
     const body = new Readable({
       read() {
-        pending = source.fetchChunk().then(
-          (chunk) => {
-            if (chunk === null || chunk.rowCount === 0) body.push(null);
-            // Each stored `doc` text, one per line: byte for byte what `write` stored.
-            else
-              body.push(
-                chunk
-                  .getColumnValues(0)
-                  .map((v) => `${String(v)}\n`)
-                  .join(""),
-              );
-          },
-          (err: unknown) => body.destroy(sqlError(err)),
-        );
+        pending = next().catch((err: unknown) => body.destroy(sqlError(err)));
       },
       destroy: (err, callback) => {
         // A client gone mid-export: stop DuckDB, then free the connection and its snapshot.
+        destroyed = true;
         connection.interrupt();
         void pending
           .catch(() => {})
