@@ -210,7 +210,10 @@ describe("DuckDB store", () => {
       // EXPLAIN ANALYZE runs its statement: what it wraps is checked too.
       await assert.rejects(store.query(`EXPLAIN ANALYZE DELETE FROM events`), StoreError);
       // A SELECT cannot call a table function that reads files either.
-      await assert.rejects(store.query(`SELECT * FROM read_text('/etc/hostname')`), /read_text\(\) is not allowed/);
+      await assert.rejects(
+        store.query(`SELECT * FROM read_text('/etc/hostname')`),
+        /read_text\(\) is not allowed/,
+      );
       await assert.rejects(
         store.query(`SELEC 1`),
         (err: unknown) => err instanceof StoreError && err.code === "ERR_SQL",

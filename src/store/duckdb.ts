@@ -33,7 +33,6 @@ import {
   DuckDBInstance,
   DuckDBVarCharType,
   LIST,
-  StatementType,
   VARCHAR,
   type DuckDBConnection,
   type DuckDBType,
