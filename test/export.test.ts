@@ -244,3 +244,44 @@ describe("POST /api/export streams, and holds back clients that do not read", ()
     });
   }
 });
+
+describe("the store's NDJSON export pages", () => {
+  it("gives every event once, oldest first, ties by event.id across pages, those without @timestamp last", async () => {
+    const dir = join(root, "pages");
+    const store = await stores.duckdb({ dataDir: dir });
+    try {
+      const at = ago(10);
+      // 5,000 events at the very same instant: pages of 2,048 must split them by event.id.
+      const tied = Array.from({ length: 5000 }, (_, i) =>
+        sampleDoc(`t-${String(i).padStart(5, "0")}`, "h", "p", at),
+      );
+      const untimed = ["u-2", "u-1", "u-3"].map((id) => {
+        // Stored as text: an EcsDocument always has one.
+        const d: Record<string, unknown> = { ...sampleDoc(id, "h", "p", at) };
+        delete d["@timestamp"];
+        return { id, json: JSON.stringify(d) };
+      });
+      const older = sampleDoc("z-older", "h", "p", ago(20));
+      await store.write({
+        docs: [...tied.map(storedDoc), ...untimed, storedDoc(older)],
+        deadLetters: [],
+      });
+      const exported = await store.exportEvents({ format: "ndjson" });
+      assert.equal(exported.rows, 5004);
+      let text = "";
+      for await (const chunk of exported.body) text += String(chunk);
+      const ids = text
+        .split("\n")
+        .filter((l) => l !== "")
+        .map((l) => (JSON.parse(l) as { event: { id: string } }).event.id);
+      assert.deepEqual(ids, ["z-older", ...tied.map((d) => d.event?.id), "u-1", "u-2", "u-3"]);
+      const recent = await store.exportEvents({ format: "ndjson", since: ago(15) });
+      assert.equal(recent.rows, 5000);
+      let count = 0;
+      for await (const chunk of recent.body) count += String(chunk).split("\n").length - 1;
+      assert.equal(count, 5000);
+    } finally {
+      await store.close();
+    }
+  });
+});
