@@ -7,7 +7,7 @@
  * `--data` (directly, when `--data` is given without `--server`). `--out -` writes to stdout.
  * Exit status 0, or 1 on an error (FILE is then removed, never left half written).
  */
-import { createReadStream, createWriteStream } from "node:fs";
+import { createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -79,13 +79,9 @@ async function exportTo(
   }
   const store = await openDataDir(options, true);
   try {
-    const file = await store.exportFile(request);
-    try {
-      await save(createReadStream(file.path), options.out);
-      return file.rows;
-    } finally {
-      await file.dispose();
-    }
+    const exported = await store.exportEvents(request);
+    await save(exported.body, options.out);
+    return exported.rows;
   } finally {
     await store.close();
   }

@@ -12,6 +12,7 @@ import {
   DEFAULTS,
   readConfigFile,
   resolveConfig,
+  QUERY_TOKEN_ENV,
   TOKEN_ENV,
   type ConfigKey,
   type RawSettings,
@@ -24,7 +25,12 @@ const FLAGS: readonly [ConfigKey, string, string][] = [
   ["tcp", "<addr:port|off>", `TCP listener, newline or octet-counted framing (default ${DEFAULTS.tcp})`],
   ["udp", "<addr:port|off>", `UDP listener, one datagram per event (default ${DEFAULTS.udp})`],
   ["data", "<dir>", `data directory holding events.duckdb (default ${DEFAULTS.data})`],
-  ["token", "<token>", `shared secret for HTTP (or env ${TOKEN_ENV}); without one, loopback only`],
+  ["token", "<token>", `ingest token for HTTP (or env ${TOKEN_ENV}); without any token, loopback only`],
+  [
+    "query-token",
+    "<token>",
+    `token for /api/* (or env ${QUERY_TOKEN_ENV}); when only one token is given it serves both`,
+  ],
   ["token-header", "<name>", "also accept the token in this header (e.g. X-Tanium-Token)"],
   ["tls-cert", "<file>", "PEM certificate: HTTPS and TLS over TCP"],
   ["tls-key", "<file>", "PEM private key for --tls-cert"],
@@ -71,6 +77,12 @@ const FLAGS: readonly [ConfigKey, string, string][] = [
     `UDP socket receive buffer, capped by net.core.rmem_max (default ${DEFAULTS["udp-receive-buffer"]})`,
   ],
   ["log-level", "<level>", "fatal, error, warn, info, debug, trace or silent (default info)"],
+  [
+    "query-timeout",
+    "<seconds>",
+    `cancel an /api/query statement after this long (default ${DEFAULTS["query-timeout"]})`,
+  ],
+  ["max-exports", "<n>", `/api/export answers sent at once (default ${DEFAULTS["max-exports"]})`],
 ];
 
 function camel(key: string): string {

@@ -4,14 +4,17 @@
  * events are, and how a failure is reported.
  */
 import type { Command } from "commander";
-import { CliError, DEFAULT_DATA_DIR, DEFAULT_SERVER } from "../store/client.ts";
+import { CliError, DEFAULT_DATA_DIR, DEFAULT_SERVER, QUERY_TOKEN_ENV, TOKEN_ENV } from "../store/client.ts";
 
 /** `--data`, `--server`, `--token` (see `StoreClientOptions`). */
 export function withStoreClientOptions(command: Command): Command {
   return command
     .option("--data <dir>", "the data folder, used when no server answers", DEFAULT_DATA_DIR)
     .option("--server <url>", "the running server to ask first", DEFAULT_SERVER)
-    .option("--token <token>", "bearer token for the server (default: $TANIUM_ECS_TOKEN)");
+    .option(
+      "--token <token>",
+      `the server's query token (default: $${QUERY_TOKEN_ENV}, else $${TOKEN_ENV}, which serves both when the server has one token)`,
+    );
 }
 
 /** Prints the failure in one line on stderr; returns the exit status (1 unless it says otherwise). */

@@ -1,7 +1,7 @@
 /**
  * @module server/config
  * The server's settings: defaults, then a config file (YAML or JSON, keys spelled as the flags
- * without `--`), then `TANIUM_ECS_TOKEN`, then the flags. Every value goes through one validator,
+ * without `--`), then `TANIUM_ECS_TOKEN` and `TANIUM_ECS_QUERY_TOKEN`, then the flags. Every value goes through one validator,
  * so a bad value is refused at start with a message naming its key and where it came from.
  */
 import { readFileSync } from "node:fs";
@@ -10,6 +10,7 @@ import { parse as parseYaml } from "yaml";
 import { DEFAULT_MAX_LINE_BYTES } from "../normalize.ts";
 
 export const TOKEN_ENV = "TANIUM_ECS_TOKEN";
+export const QUERY_TOKEN_ENV = "TANIUM_ECS_QUERY_TOKEN";
 
 /** Where a listener binds; `undefined` when it is `off`. */
 export interface ListenAddress {
@@ -22,7 +23,10 @@ export interface ServerConfig {
   readonly tcp: ListenAddress | undefined;
   readonly udp: ListenAddress | undefined;
   readonly data: string;
+  /** The ingest token (senders: `/ingest`); when it is the only token given, it serves `/api/*` too. */
   readonly token: string | undefined;
+  /** The query token (`/api/*`); when it is the only token given, it serves `/ingest` too. */
+  readonly queryToken: string | undefined;
   /** A header that may carry the token instead of `Authorization: Bearer` (lower case). */
   readonly tokenHeader: string | undefined;
   readonly tlsCert: string | undefined;
@@ -51,6 +55,10 @@ export interface ServerConfig {
   /** SO_RCVBUF asked for the UDP socket, bytes (the kernel caps it at net.core.rmem_max). */
   readonly udpReceiveBuffer: number;
   readonly logLevel: string;
+  /** Seconds a statement of `/api/query` may run before it is cancelled. */
+  readonly queryTimeout: number;
+  /** `/api/export` answers sent at the same time; one more gets 503 + Retry-After. */
+  readonly maxExports: number;
 }
 
 /** The keys of a config file: the long flags without `--`. */
@@ -78,6 +86,9 @@ const KEYS = [
   "max-connections-per-source",
   "udp-receive-buffer",
   "log-level",
+  "query-token",
+  "query-timeout",
+  "max-exports",
 ] as const;
 export type ConfigKey = (typeof KEYS)[number];
 const KEY_SET: ReadonlySet<string> = new Set(KEYS);
@@ -100,6 +111,8 @@ export const DEFAULTS = {
   "max-connections-per-source": 32,
   "udp-receive-buffer": 8 * 1024 * 1024,
   "log-level": "info",
+  "query-timeout": 30,
+  "max-exports": 2,
 } as const satisfies Partial<Record<ConfigKey, string | number>>;
 
 const LOG_LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
@@ -143,7 +156,7 @@ export function readConfigFile(path: string): RawSettings {
 export interface ConfigSources {
   /** The config file's settings and its name, for messages. */
   readonly file?: { readonly path: string; readonly settings: RawSettings };
-  /** The process environment (for `TANIUM_ECS_TOKEN`). */
+  /** The process environment (for `TANIUM_ECS_TOKEN`, `TANIUM_ECS_QUERY_TOKEN`). */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Settings given as flags (only those given). */
   readonly flags?: RawSettings;
@@ -162,6 +175,10 @@ export function resolveConfig(sources: ConfigSources): ServerConfig {
   }
   const envToken = sources.env?.[TOKEN_ENV];
   if (envToken !== undefined && envToken !== "") merged.set("token", { value: envToken, from: TOKEN_ENV });
+  const envQueryToken = sources.env?.[QUERY_TOKEN_ENV];
+  if (envQueryToken !== undefined && envQueryToken !== "") {
+    merged.set("query-token", { value: envQueryToken, from: QUERY_TOKEN_ENV });
+  }
   for (const [key, value] of Object.entries(sources.flags ?? {})) {
     if (value !== undefined) merged.set(key as ConfigKey, { value, from: "command line" });
   }
@@ -265,6 +282,9 @@ export function resolveConfig(sources: ConfigSources): ServerConfig {
     tlsCa: str("tls-ca"),
     allow: allowList(),
     logLevel,
+    queryToken: str("query-token"),
+    queryTimeout: int("query-timeout", 1, 24 * 3600),
+    maxExports: int("max-exports", 1, 1000),
   };
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new ConfigError("--tls-cert and --tls-key go together: give both or neither");
@@ -288,15 +308,14 @@ export function resolveConfig(sources: ConfigSources): ServerConfig {
         "add --allow CIDR,… (the sender networks), or bind UDP to loopback, or --udp off",
     );
   }
-  if (config.token === undefined) {
-    for (const key of ["http", "tcp", "udp"] as const) {
-      const listen = config[key];
-      if (listen !== undefined && !isLoopback(listen.host)) {
-        throw new ConfigError(
-          `${get(key).label} binds ${listen.host}, which is not loopback: without a token (--token or ${TOKEN_ENV}) ` +
-            "the server listens on loopback only",
-        );
-      }
+  // HTTP without any token (neither kind): nobody but this machine may send or read. TCP and UDP
+  // are governed by the rules above, since no token reaches them.
+  if (config.token === undefined && config.queryToken === undefined) {
+    if (config.http !== undefined && !isLoopback(config.http.host)) {
+      throw new ConfigError(
+        `${get("http").label} binds ${config.http.host}, which is not loopback: without a token (--token, --query-token, ${TOKEN_ENV} or ${QUERY_TOKEN_ENV}) ` +
+          "HTTP listens on loopback only",
+      );
     }
   }
   return config;

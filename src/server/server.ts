@@ -69,7 +69,10 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const context: IntakeContext = { intake, metrics, logger };
   let draining = false;
 
-  if (config.token === undefined) logger.warn("no token: listening on loopback only");
+  // One token given serves both: senders and readers are told apart only when both are set.
+  const ingestToken = config.token ?? config.queryToken;
+  const queryToken = config.queryToken ?? config.token;
+  if (ingestToken === undefined) logger.warn("no token: listening on loopback only");
   const started: Input[] = [];
   const addresses: Partial<Record<"http" | "tcp" | "udp", string>> = {};
   const record = (input: Input): void => {
@@ -93,8 +96,10 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
             listen: config.http,
             maxLineBytes: config.maxLineBytes,
             store,
-            token: config.token,
+            token: ingestToken,
+            queryToken,
             tokenHeader: config.tokenHeader,
+            api: { queryTimeoutMs: config.queryTimeout * 1000, maxExports: config.maxExports },
             tls,
             maxBodyBytes: config.maxBodyBytes,
             draining: () => draining,

@@ -11,6 +11,7 @@ import { StoreError } from "./errors.ts";
 export const DEFAULT_DATA_DIR = "./tanium-data";
 export const DEFAULT_SERVER = "http://127.0.0.1:9580";
 export const TOKEN_ENV = "TANIUM_ECS_TOKEN";
+export const QUERY_TOKEN_ENV = "TANIUM_ECS_QUERY_TOKEN";
 /** How long to wait for a TCP connection to the server before working on `--data` directly. */
 const CONNECT_TIMEOUT_MS = 1000;
 
@@ -52,6 +53,14 @@ export function serverListening(server: string): Promise<boolean> {
   });
 }
 
+/** The token `query`, `replay` and `export` send: `--token`, else the query token's env, else the ingest token's. */
+export function queryToken(options: StoreClientOptions): string | undefined {
+  for (const token of [options.token, process.env[QUERY_TOKEN_ENV], process.env[TOKEN_ENV]]) {
+    if (token !== undefined && token !== "") return token;
+  }
+  return undefined;
+}
+
 /** POSTs JSON to the server; a non-2xx answer becomes a CliError with the server's message. */
 export async function postToServer(
   options: StoreClientOptions,
@@ -59,8 +68,8 @@ export async function postToServer(
   body: unknown,
 ): Promise<Response> {
   const headers: Record<string, string> = { "content-type": "application/json" };
-  const token = options.token ?? process.env[TOKEN_ENV];
-  if (token !== undefined && token !== "") headers.authorization = `Bearer ${token}`;
+  const token = queryToken(options);
+  if (token !== undefined) headers.authorization = `Bearer ${token}`;
   const url = new URL(path, options.server);
   let response: Response;
   try {
@@ -83,7 +92,7 @@ export async function postToServer(
   }
   if (response.status === 401 || response.status === 403) {
     throw new CliError(
-      `${url.origin} refused the request (${response.status}): give --token or set ${TOKEN_ENV}.`,
+      `${url.origin} refused the request (${response.status}): give the query token with --token or set ${QUERY_TOKEN_ENV}.`,
     );
   }
   throw new CliError(message.trim() === "" ? `${url.origin} answered ${response.status}.` : message);

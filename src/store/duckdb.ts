@@ -14,19 +14,26 @@
  * batch holding an `event.id` stored before is run again with `ON CONFLICT DO NOTHING`); `write`
  * resolves only after COMMIT. Reads (query, export) each take a connection of their own, in a
  * READ ONLY transaction.
+ *
+ * A user's SQL can read and never write. Three locks, each enough for most attacks: the statement
+ * is checked on DuckDB's parse (`user-sql.ts`); the instance reaches no file through SQL (external
+ * access off, only `exports/` allowed, for the store's own Parquet export) and its configuration is
+ * locked once the store has set it, so no statement can turn that back; the READ ONLY transaction.
+ * The store's own writes, checkpoints, replay and export never go through the user path.
  */
 import { randomUUID } from "node:crypto";
-import { createWriteStream } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { mkdir, readdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { once } from "node:events";
+import { Readable } from "node:stream";
 import { availableParallelism } from "node:os";
 import {
   DuckDBDataChunk,
   DuckDBInstance,
   DuckDBVarCharType,
   LIST,
-  StatementType,
+  TIMESTAMPTZ,
   VARCHAR,
   type DuckDBConnection,
   type DuckDBType,
@@ -38,11 +45,12 @@ import { EVENT_COLUMNS, quoteIdent, quoteLiteral } from "./columns.ts";
 import { jsonSafe } from "./duckdb-values.ts";
 import { StoreError } from "./errors.ts";
 import { replayDeadLetters, type StoredDeadLetter } from "./replay.ts";
+import { duckdbError, prepareUserStatement } from "./user-sql.ts";
 import {
   type DeadLetterRow,
   type EventStore,
-  type ExportedFile,
   type ExportRequest,
+  type ExportStream,
   type QueryOptions,
   type QueryResult,
   type ReplayResult,
@@ -56,6 +64,8 @@ import {
 export const SCHEMA_VERSION = 1;
 export const DATABASE_FILE = "events.duckdb";
 export const DEFAULT_MAX_ROWS = 10_000;
+/** Time limit of a user's statement, in ms, unless `queryTimeoutMs` or the query says otherwise. */
+export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
 /** DuckDB's vector size: one data chunk holds at most this many rows. */
 const CHUNK_ROWS = 2048;
 const EXPORT_DIR = "exports";
@@ -67,6 +77,8 @@ export interface DuckDbStoreOptions {
   readonly readOnly?: boolean;
   /** Default row cap of `query` (10,000). */
   readonly maxRows?: number;
+  /** Default time limit of `query`, in ms (30 s); 0: none. */
+  readonly queryTimeoutMs?: number;
   /** DuckDB's memory limit, e.g. "1GB" (DuckDB's default: 80% of RAM). */
   readonly memoryLimit?: string;
   /**
@@ -82,10 +94,17 @@ export async function duckdbStore(options: DuckDbStoreOptions): Promise<DuckDbEv
   const dataDir = resolve(options.dataDir);
   const file = join(dataDir, DATABASE_FILE);
   const readOnly = options.readOnly === true;
-  if (!readOnly) await mkdir(join(dataDir, EXPORT_DIR), { recursive: true });
+  const exportDir = join(dataDir, EXPORT_DIR);
+  if (!readOnly) {
+    await mkdir(exportDir, { recursive: true });
+    await removeStaleExports(exportDir);
+  }
   const config: Record<string, string> = {
-    // Offline by design: the json, parquet and icu extensions are built into the binary.
+    // Offline by design: the json, parquet and icu extensions are built into the binary, and no
+    // statement may bring another one in.
     autoinstall_known_extensions: "false",
+    autoload_known_extensions: "false",
+    allow_community_extensions: "false",
     // One core stays with the Node.js thread, which parses, normalizes and stages every event:
     // measured on 2 cores, DuckDB on both cores starved it (TCP intake 13–15k/s against 16–20k/s).
     threads: String(Math.max(1, availableParallelism() - 1)),
@@ -106,10 +125,13 @@ export async function duckdbStore(options: DuckDbStoreOptions): Promise<DuckDbEv
     }
     if (!readOnly) await createSchema(writer);
     else await checkSchema(writer, file);
-    // SQL reaches the files of the data folder only: `read_text('/etc/passwd')` or `COPY … TO`
-    // elsewhere is refused even in a SELECT (a query may come over HTTP). It cannot be re-enabled.
-    await writer.run(`SET allowed_directories = [${quoteLiteral(dataDir + "/")}]`);
+    // SQL reaches no file but the store's own Parquet exports (`COPY … TO exports/…`): not the
+    // database, its WAL, nor `/etc/passwd`, even from a SELECT (`read_blob`, `glob`, `FROM 'x.csv'`).
+    // The database file itself is DuckDB's storage, not external access. Then the configuration is
+    // locked: no SET, RESET or PRAGMA can undo this, nor change checkpoint_threshold or threads.
+    await writer.run(`SET allowed_directories = [${quoteLiteral(exportDir + "/")}]`);
     await writer.run("SET enable_external_access = false");
+    await writer.run("SET lock_configuration = true");
     const writers = [writer];
     if (!readOnly) {
       await createStaging(writer);
@@ -126,10 +148,18 @@ export async function duckdbStore(options: DuckDbStoreOptions): Promise<DuckDbEv
       dataDir,
       readOnly,
       maxRows: options.maxRows ?? DEFAULT_MAX_ROWS,
+      queryTimeoutMs: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
     });
   } catch (err) {
     instance.closeSync();
     throw err;
+  }
+}
+
+/** Parquet exports left by a process that died while sending one (each is removed once sent). */
+async function removeStaleExports(dir: string): Promise<void> {
+  for (const name of await readdir(dir)) {
+    if (/^export-[0-9a-f-]+\.parquet$/.test(name)) await rm(join(dir, name), { force: true });
   }
 }
 
@@ -148,6 +178,52 @@ function openError(err: unknown, file: string): Error {
     return new StoreError("ERR_STORE_MISSING", `No database at ${file}.`, { cause: err });
   }
   return new StoreError("ERR_SQL", `Cannot open ${file}: ${message}`, { cause: err });
+}
+
+/**
+ * Each call into DuckDB holds one thread of libuv's pool (4 threads unless UV_THREADPOOL_SIZE says
+ * otherwise) until it returns, and the writers need those threads too: measured, an `/ingest` of
+ * 10 events waited 7.6 s behind four long queries, 0.3 s behind two. So at most this many reads
+ * (a user statement, an export's COPY or its next vector) are in DuckDB at a time; more wait.
+ */
+const READ_SLOTS = 2;
+
+/** A counting semaphore; a waiter whose signal aborts leaves the queue with the signal's reason. */
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+  constructor(count: number) {
+    this.free = count;
+  }
+
+  acquire(signal?: AbortSignal): Promise<() => void> {
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next !== undefined) next();
+      else this.free++;
+    };
+    if (this.free > 0) {
+      this.free--;
+      return Promise.resolve(release);
+    }
+    return new Promise((resolve, reject) => {
+      const grant = (): void => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(release);
+      };
+      const onAbort = (): void => {
+        const at = this.waiting.indexOf(grant);
+        if (at >= 0) this.waiting.splice(at, 1);
+        reject(signal?.reason);
+      };
+      if (signal?.aborted === true) return onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.waiting.push(grant);
+    });
+  }
 }
 
 /** Writer connections: batches insert in parallel on each (see `duckdbStore`). */
@@ -333,6 +409,13 @@ interface StoreInfo {
   readonly dataDir: string;
   readonly readOnly: boolean;
   readonly maxRows: number;
+  readonly queryTimeoutMs: number;
+}
+
+/** What stops a reader early: a time limit, a client that went away. */
+interface ReaderLimits {
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal | undefined;
 }
 
 export class DuckDbEventStore implements EventStore {
@@ -348,6 +431,9 @@ export class DuckDbEventStore implements EventStore {
   private readonly running = new Set<Promise<unknown>>();
   private closed = false;
   private readonly readers = new Set<DuckDBConnection>();
+  private readonly readSlots = new Slots(READ_SLOTS);
+  /** Export bodies not yet closed: `close` ends them. */
+  private readonly exportStreams = new Set<Readable>();
 
   constructor(instance: DuckDBInstance, writers: readonly DuckDBConnection[], info: StoreInfo) {
     this.instance = instance;
@@ -460,7 +546,7 @@ export class DuckDbEventStore implements EventStore {
   }
 
   async loadHosts(): Promise<HostRow[]> {
-    return this.withReader(async (connection) => {
+    return this.withReader({}, async (connection) => {
       const table = await connection.runAndReadAll(
         `SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = 'hosts'`,
       );
@@ -513,8 +599,9 @@ export class DuckDbEventStore implements EventStore {
 
   async query(sql: string, options: QueryOptions = {}): Promise<QueryResult> {
     const maxRows = options.maxRows ?? this.info.maxRows;
-    return this.withReader(async (connection) => {
-      const statement = await prepareReadOnly(connection, sql);
+    const limits = { timeoutMs: options.timeoutMs ?? this.info.queryTimeoutMs, signal: options.signal };
+    return this.withReader(limits, async (connection, stopped) => {
+      const statement = await prepareUserStatement(connection, sql);
       let result;
       try {
         result = await statement.stream();
@@ -528,6 +615,8 @@ export class DuckDbEventStore implements EventStore {
       let truncated = false;
       try {
         for (;;) {
+          // An interrupt that came between two chunks would otherwise be missed.
+          stopped();
           const chunk = await result.fetchChunk();
           if (chunk === null || chunk.rowCount === 0) break;
           for (const values of chunk.getRows()) {
@@ -548,20 +637,80 @@ export class DuckDbEventStore implements EventStore {
   }
 
   /** A fresh connection in a READ ONLY transaction: what it runs cannot write, whatever it is. */
-  private async withReader<T>(task: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+  private async openReader(): Promise<DuckDBConnection> {
     if (this.closed) throw new StoreError("ERR_STORE_CLOSED", `${this.name} is closed.`);
     const connection = await this.instance.connect();
     this.readers.add(connection);
     try {
       await connection.run(this.info.readOnly ? "BEGIN TRANSACTION" : "BEGIN TRANSACTION READ ONLY");
-      try {
-        return await task(connection);
-      } finally {
-        await connection.run("ROLLBACK").catch(() => {});
-      }
-    } finally {
+    } catch (err) {
       this.readers.delete(connection);
       connection.closeSync();
+      throw err;
+    }
+    return connection;
+  }
+
+  private async closeReader(connection: DuckDBConnection): Promise<void> {
+    if (!this.readers.delete(connection)) return;
+    // After `close` the instance is gone: nothing to roll back.
+    if (!this.closed) await connection.run("ROLLBACK").catch(() => {});
+    connection.closeSync();
+  }
+
+  /**
+   * Runs `task` on a reader; past `timeoutMs`, or once `signal` aborts, the connection is
+   * interrupted (DuckDB stops the statement between vectors) and the task rejects with
+   * ERR_QUERY_TIMEOUT or ERR_QUERY_CANCELLED. `stopped()` throws that error once it happened.
+   */
+  private async withReader<T>(
+    limits: ReaderLimits,
+    task: (connection: DuckDBConnection, stopped: () => void) => Promise<T>,
+  ): Promise<T> {
+    // Aborted on the time limit or the client's hang-up, whether waiting for a slot or running.
+    const stopping = new AbortController();
+    let connection: DuckDBConnection | undefined;
+    const stop = (why: StoreError): void => {
+      if (stopping.signal.aborted) return;
+      stopping.abort(why);
+      connection?.interrupt();
+    };
+    const timeoutMs = limits.timeoutMs ?? 0;
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(
+            () =>
+              stop(
+                new StoreError(
+                  "ERR_QUERY_TIMEOUT",
+                  `The statement ran longer than ${timeoutMs / 1000} s and was cancelled.`,
+                ),
+              ),
+            timeoutMs,
+          )
+        : undefined;
+    const onAbort = (): void =>
+      stop(new StoreError("ERR_QUERY_CANCELLED", "The client went away: the statement was cancelled."));
+    if (limits.signal?.aborted === true) onAbort();
+    limits.signal?.addEventListener("abort", onAbort, { once: true });
+    const stopped = (): void => {
+      if (stopping.signal.aborted) throw stopping.signal.reason;
+    };
+    let release: (() => void) | undefined;
+    try {
+      release = await this.readSlots.acquire(stopping.signal);
+      stopped();
+      connection = await this.openReader();
+      stopped();
+      return await task(connection, stopped);
+    } catch (err) {
+      if (stopping.signal.aborted) throw stopping.signal.reason;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      limits.signal?.removeEventListener("abort", onAbort);
+      if (connection !== undefined) await this.closeReader(connection);
+      release?.();
     }
   }
 
@@ -615,40 +764,118 @@ export class DuckDbEventStore implements EventStore {
     }));
   }
 
-  async exportFile(request: ExportRequest): Promise<ExportedFile> {
+  /**
+   * The events, oldest first, as a byte stream. NDJSON is read a page of 2,048 documents at a
+   * time, only as fast as the stream is read (`read()` fetches the next page once the consumer
+   * wants more), each page the next 2,048 after the last key sent (`"@timestamp"`, `"event.id"`:
+   * the primary key makes it unique). One `ORDER BY` over the whole table would have DuckDB hold
+   * every document of it in its sort (measured: three clients that stopped reading a 283 MB
+   * table, +1 GB of memory); a page is a top-2,048 that holds 2,048. The pages and the count are
+   * read in one READ ONLY transaction, so they see one snapshot. Parquet cannot be streamed by
+   * DuckDB (its writer needs a file), so it is written by `COPY` to a temporary file in
+   * `exports/`, removed once the stream closes.
+   */
+  async exportEvents(request: ExportRequest): Promise<ExportStream> {
+    const since = request.since === undefined ? undefined : `"@timestamp" >= ${sinceLiteral(request.since)}`;
+    if (request.format === "parquet") {
+      const where = since === undefined ? "" : `WHERE ${since}`;
+      return this.exportParquet(where, `ORDER BY "@timestamp", "event.id"`, request.signal);
+    }
+    const release = await this.readSlots.acquire(request.signal).catch((err: unknown) => {
+      throw new StoreError("ERR_QUERY_CANCELLED", "The client went away: the export was cancelled.", {
+        cause: err,
+      });
+    });
+    let connection: DuckDBConnection;
+    let rows: number;
+    let pages: ExportPages;
+    try {
+      connection = await this.openReader();
+      try {
+        const counted = await connection.runAndReadAll(
+          `SELECT count(*) FROM events ${since === undefined ? "" : `WHERE ${since}`}`,
+        );
+        rows = Number(counted.getRows()[0]?.[0] ?? 0);
+        pages = await exportPages(connection, since);
+      } catch (err) {
+        await this.closeReader(connection);
+        throw sqlError(err);
+      }
+    } finally {
+      release();
+    }
+    let pending: Promise<unknown> = Promise.resolve();
+    let destroyed = false;
+    const next = async (): Promise<void> => {
+      const free = await this.readSlots.acquire();
+      try {
+        if (destroyed) return;
+        const docs = await pages.next();
+        // Each stored `doc` text, one per line: byte for byte what `write` stored.
+        body.push(docs === undefined ? null : docs.map((d) => `${d}\n`).join(""));
+      } finally {
+        free();
+      }
+    };
+    const body = new Readable({
+      read() {
+        pending = next().catch((err: unknown) => body.destroy(sqlError(err)));
+      },
+      destroy: (err, callback) => {
+        // A client gone mid-export: stop DuckDB, then free the connection and its snapshot.
+        destroyed = true;
+        connection.interrupt();
+        void pending
+          .catch(() => {})
+          .then(() => this.closeReader(connection))
+          .then(
+            () => callback(err),
+            () => callback(err),
+          );
+      },
+    });
+    this.exportStreams.add(body);
+    body.once("close", () => this.exportStreams.delete(body));
+    if (request.signal?.aborted === true) body.destroy();
+    return { format: "ndjson", contentType: "application/x-ndjson", rows, body };
+  }
+
+  private async exportParquet(where: string, order: string, signal?: AbortSignal): Promise<ExportStream> {
     const dir = join(this.dataDir, EXPORT_DIR);
     if (!this.info.readOnly) await mkdir(dir, { recursive: true });
-    const path = join(dir, `export-${randomUUID()}.${request.format}`);
-    const where = request.since === undefined ? "" : `WHERE "@timestamp" >= ${sinceLiteral(request.since)}`;
+    const path = join(dir, `export-${randomUUID()}.parquet`);
     const dispose = (): Promise<void> => rm(path, { force: true });
+    let rows: number;
     try {
-      const rows = await this.withReader(async (connection) => {
-        if (request.format === "parquet") {
-          const copied = await connection.run(
-            `COPY (SELECT ${EVENTS_COLUMNS_SQL} FROM events ${where} ORDER BY "@timestamp", "event.id")
-             TO ${quoteLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`,
-          );
-          return copied.rowsChanged;
-        }
-        return writeNdjson(
-          connection,
-          `SELECT doc FROM events ${where} ORDER BY "@timestamp", "event.id"`,
-          path,
+      rows = await this.withReader({ signal }, async (connection) => {
+        const copied = await connection.run(
+          `COPY (SELECT ${EVENTS_COLUMNS_SQL} FROM events ${where} ${order})
+           TO ${quoteLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`,
         );
+        return copied.rowsChanged;
       });
-      const contentType =
-        request.format === "parquet" ? "application/vnd.apache.parquet" : "application/x-ndjson";
-      return { path, rows, format: request.format, contentType, dispose };
     } catch (err) {
       await dispose();
-      throw err;
+      throw sqlError(err);
     }
+    const body = createReadStream(path);
+    this.exportStreams.add(body);
+    body.once("close", () => {
+      this.exportStreams.delete(body);
+      void dispose();
+    });
+    return { format: "parquet", contentType: "application/vnd.apache.parquet", rows, body };
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     // Let queued writes finish (their senders are waiting for an answer), then refuse new ones.
     while (this.running.size > 0) await Promise.all(this.running);
+    // Exports still being sent end now (their connections and temporary files with them).
+    const streams = [...this.exportStreams];
+    for (const stream of streams)
+      stream.destroy(new StoreError("ERR_STORE_CLOSED", `${this.name} is closing.`));
+    await Promise.all(streams.map((stream) => (stream.closed ? undefined : once(stream, "close"))));
     this.closed = true;
     for (const reader of this.readers) reader.interrupt();
     const [first] = this.writers;
@@ -658,6 +885,66 @@ export class DuckDbEventStore implements EventStore {
   }
 }
 
+const EXPORT_PAGE = CHUNK_ROWS;
+
+/** The next page of `doc` texts, oldest first; undefined once every event was given. */
+interface ExportPages {
+  next(): Promise<string[] | undefined>;
+}
+
+/**
+ * Keyset pages over `events` (see `exportEvents`): those with a `@timestamp` by
+ * (`@timestamp`, `event.id`), then those without one (no `since` then) by `event.id`. The
+ * `@timestamp >= $1` conjunct lets DuckDB skip row groups by their min/max.
+ */
+async function exportPages(connection: DuckDBConnection, since: string | undefined): Promise<ExportPages> {
+  const and = since === undefined ? "" : `${since} AND `;
+  const columns = `SELECT "@timestamp", "event.id", doc FROM events`;
+  const limit = `ORDER BY "@timestamp", "event.id" LIMIT ${EXPORT_PAGE}`;
+  const first = await connection.prepare(`${columns} WHERE ${and}"@timestamp" IS NOT NULL ${limit}`);
+  const after = await connection.prepare(
+    `${columns} WHERE ${and}"@timestamp" >= $1 AND ("@timestamp" > $1 OR "event.id" > $2) ${limit}`,
+  );
+  const untimed = await connection.prepare(
+    `${columns} WHERE "@timestamp" IS NULL AND "event.id" > $1 ORDER BY "event.id" LIMIT ${EXPORT_PAGE}`,
+  );
+  let phase: "first" | "after" | "untimed" | "done" = "first";
+  let lastTime: DuckDBValue = null;
+  let lastId = "";
+  return {
+    async next() {
+      for (;;) {
+        if (phase === "done") return undefined;
+        let statement;
+        if (phase === "first") statement = first;
+        else if (phase === "after") {
+          statement = after;
+          statement.bindValue(1, lastTime, TIMESTAMPTZ);
+          statement.bindVarchar(2, lastId);
+        } else {
+          statement = untimed;
+          statement.bindVarchar(1, lastId);
+        }
+        const page = (await statement.runAndReadAll()).getRows();
+        const last = page[page.length - 1];
+        if (last !== undefined) {
+          lastTime = last[0] ?? null;
+          lastId = String(last[1]);
+        }
+        if (page.length < EXPORT_PAGE) {
+          // Past the last timed event: the untimed ones (a `since` excludes them), from the start.
+          if (phase === "untimed" || since !== undefined) phase = "done";
+          else {
+            phase = "untimed";
+            lastId = "";
+          }
+        } else if (phase === "first") phase = "after";
+        if (page.length > 0) return page.map((row) => String(row[2]));
+      }
+    },
+  };
+}
+
 /** A `since` instant as a TIMESTAMPTZ literal; anything but a parseable instant is refused. */
 function sinceLiteral(since: string): string {
   const ms = Date.parse(since);
@@ -665,65 +952,6 @@ function sinceLiteral(since: string): string {
   return `TIMESTAMPTZ ${quoteLiteral(new Date(ms).toISOString())}`;
 }
 
-/** Each stored `doc` text, one per line: byte for byte what `write` stored. */
-async function writeNdjson(connection: DuckDBConnection, sql: string, path: string): Promise<number> {
-  const out = createWriteStream(path);
-  let rows = 0;
-  try {
-    const result = await connection.stream(sql);
-    for (;;) {
-      const chunk = await result.fetchChunk();
-      if (chunk === null || chunk.rowCount === 0) break;
-      const lines = chunk.getColumnValues(0).map((v) => `${String(v)}\n`);
-      rows += lines.length;
-      if (!out.write(lines.join(""))) await once(out, "drain");
-    }
-  } finally {
-    out.end();
-    await once(out, "close");
-  }
-  return rows;
-}
-
-const READ_ONLY_STATEMENTS: ReadonlySet<StatementType> = new Set([
-  StatementType.SELECT,
-  StatementType.EXPLAIN,
-]);
-
-/**
- * DuckDB's own parser decides what the text is: exactly one statement, a SELECT (which covers
- * WITH, FROM-first, VALUES, DESCRIBE, SHOW, SUMMARIZE, PRAGMA table_info) or an EXPLAIN.
- * The READ ONLY transaction around it is the second lock (EXPLAIN ANALYZE runs its statement).
- */
-async function prepareReadOnly(connection: DuckDBConnection, sql: string) {
-  let extracted;
-  try {
-    extracted = await connection.extractStatements(sql);
-  } catch (err) {
-    throw sqlError(err);
-  }
-  if (extracted.count === 0) throw new StoreError("ERR_SQL_REFUSED", "No SQL statement given.");
-  if (extracted.count > 1) {
-    throw new StoreError("ERR_SQL_REFUSED", `Only one statement at a time (found ${extracted.count}).`);
-  }
-  let statement;
-  try {
-    statement = await extracted.prepare(0);
-  } catch (err) {
-    throw sqlError(err);
-  }
-  if (!READ_ONLY_STATEMENTS.has(statement.statementType)) {
-    const kind = StatementType[statement.statementType] ?? String(statement.statementType);
-    throw new StoreError(
-      "ERR_SQL_REFUSED",
-      `Read-only: only SELECT-style statements (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN) are allowed, not ${kind}.`,
-    );
-  }
-  return statement;
-}
-
 function sqlError(err: unknown): StoreError {
-  if (err instanceof StoreError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new StoreError("ERR_SQL", message, { cause: err });
+  return duckdbError(err);
 }

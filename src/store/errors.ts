@@ -1,21 +1,24 @@
 /**
  * @module store/errors
- * Store failures a caller must tell apart: SQL the user may fix (a 400 on `/api/query`, exit 1 in
- * the CLI), a database held by another process, a write to a store opened read-only.
+ * The one table of the store's stable error codes, which `/api/*` answers and the CLI prints:
+ * SQL the user may fix (a 400 on `/api/query`, exit 1 in the CLI), a statement stopped at its time
+ * limit or because its client went away, a database held by another process, a write to a store
+ * opened read-only.
  */
 
-export type StoreErrorCode =
-  /** The statement is not a single read-only one (INSERT, ATTACH, COPY, two statements…). */
-  | "ERR_SQL_REFUSED"
-  /** DuckDB could not parse, bind or run the statement. */
-  | "ERR_SQL"
-  /** Another process (a running `tanium-ecs serve`, most likely) holds the database file. */
-  | "ERR_STORE_LOCKED"
-  /** No database at the given place (opening read-only never creates one). */
-  | "ERR_STORE_MISSING"
-  /** A write to a store opened read-only, or after close. */
-  | "ERR_STORE_READ_ONLY"
-  | "ERR_STORE_CLOSED";
+export const STORE_ERROR_CODES = {
+  ERR_SQL_REFUSED:
+    "The statement is not one read-only SELECT-style statement over the store's tables (INSERT, COPY, ATTACH, SET, CHECKPOINT, PRAGMA, a file or settings function, two statements…).",
+  ERR_SQL: "DuckDB could not parse, bind or run the statement.",
+  ERR_QUERY_TIMEOUT: "The statement ran past the query time limit and was cancelled.",
+  ERR_QUERY_CANCELLED: "The client went away: its statement or export was cancelled.",
+  ERR_STORE_LOCKED: "Another process (a running `tanium-ecs serve`, most likely) holds the database file.",
+  ERR_STORE_MISSING: "No database at the given place (opening read-only never creates one).",
+  ERR_STORE_READ_ONLY: "A write to a store opened read-only.",
+  ERR_STORE_CLOSED: "The store is closed.",
+} as const;
+
+export type StoreErrorCode = keyof typeof STORE_ERROR_CODES;
 
 export class StoreError extends Error {
   override name = "StoreError";
@@ -26,7 +29,10 @@ export class StoreError extends Error {
   }
 }
 
-/** True for the errors caused by the SQL text itself (the user's to fix). */
+/** True for the errors caused by the statement itself (the user's to fix: a 400). */
 export function isSqlError(err: unknown): err is StoreError {
-  return err instanceof StoreError && (err.code === "ERR_SQL" || err.code === "ERR_SQL_REFUSED");
+  return (
+    err instanceof StoreError &&
+    (err.code === "ERR_SQL" || err.code === "ERR_SQL_REFUSED" || err.code === "ERR_QUERY_TIMEOUT")
+  );
 }

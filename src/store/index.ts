@@ -16,9 +16,9 @@ export type StoreKind = keyof typeof stores;
 export type {
   DeadLetterRow,
   EventStore,
-  ExportedFile,
   ExportFormat,
   ExportRequest,
+  ExportStream,
   QueryOptions,
   QueryResult,
   ReplayResult,
@@ -31,10 +31,11 @@ export { storedDoc } from "./store.ts";
 export {
   DATABASE_FILE,
   DEFAULT_MAX_ROWS,
+  DEFAULT_QUERY_TIMEOUT_MS,
   DuckDbEventStore,
   duckdbStore,
   type DuckDbStoreOptions,
 } from "./duckdb.ts";
 export { EVENT_COLUMNS, EVENT_COLUMN_NAMES } from "./columns.ts";
-export { isSqlError, StoreError, type StoreErrorCode } from "./errors.ts";
+export { isSqlError, STORE_ERROR_CODES, StoreError, type StoreErrorCode } from "./errors.ts";
 export { formatReplay } from "./replay.ts";

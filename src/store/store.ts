@@ -7,6 +7,7 @@
  * later without touching the server.
  */
 import { createHash } from "node:crypto";
+import type { Readable } from "node:stream";
 import type { EcsDocument } from "../ecs/document.ts";
 import type { HostRow } from "../enrich/hosts.ts";
 import { readPath } from "./columns.ts";
@@ -76,6 +77,10 @@ export interface QueryResult {
 export interface QueryOptions {
   /** Cap on the rows returned (the store's default when absent). */
   readonly maxRows?: number;
+  /** Time limit in ms (the store's default when absent; 0: none): past it, ERR_QUERY_TIMEOUT. */
+  readonly timeoutMs?: number;
+  /** Aborted when the client went away: the statement is cancelled (ERR_QUERY_CANCELLED). */
+  readonly signal?: AbortSignal;
 }
 
 /** What `replay` did: dead letters that now normalize moved to `events`, the rest left in place. */
@@ -92,15 +97,17 @@ export interface ExportRequest {
   readonly format: ExportFormat;
   /** Only events with `@timestamp` at or after this instant (ISO-8601). */
   readonly since?: string;
+  /** Aborted when the client went away before the export started streaming. */
+  readonly signal?: AbortSignal;
 }
 
-/** An export written to a temporary file owned by the store; `dispose` removes it. */
-export interface ExportedFile {
-  readonly path: string;
-  readonly rows: number;
+/** An export as bytes to send; reading it to its end, or destroying it, frees what it holds. */
+export interface ExportStream {
   readonly format: ExportFormat;
   readonly contentType: string;
-  dispose(): Promise<void>;
+  /** The events in it. */
+  readonly rows: number;
+  readonly body: Readable;
 }
 
 export interface EventStore {
@@ -108,14 +115,17 @@ export interface EventStore {
   readonly name: string;
   /** Store one batch in one transaction; resolves once committed, rejects if nothing was stored. */
   write(batch: StoreBatch): Promise<WriteResult>;
-  /** Read-only SQL over `events` and `dead_letters`; a statement that writes is refused. */
+  /**
+   * Read-only SQL over `events` and `dead_letters`; a statement that writes, reads a file or
+   * changes a setting is refused (ERR_SQL_REFUSED).
+   */
   query(sql: string, options?: QueryOptions): Promise<QueryResult>;
   /**
    * Optional capabilities (a store that lacks one answers 501 on its `/api/*` route): run the dead
    * letters through the current normalizer again; write the events to a file for a data lake.
    */
   replay?(): Promise<ReplayResult>;
-  exportFile?(request: ExportRequest): Promise<ExportedFile>;
+  exportEvents?(request: ExportRequest): Promise<ExportStream>;
   /**
    * The host table of the enrichment stage (`enrich/hosts.ts`): what inventory rows said of each
    * host, kept so that a restart does not forget it. Not part of any batch's acknowledgement: a

@@ -7,7 +7,8 @@
  *   `200 {"accepted", "dead_letters"}` only once the batch is committed; 401, 413, 415, 503
  *   (+ Retry-After) with `{"error": {"code", "message"}}`.
  * - `GET /healthz` (no auth), `GET /metrics` (Prometheus text, no auth: it holds counts, no data).
- * - The store's `/api/*` routes (`server/api.ts`), behind the same token as `/ingest`.
+ * - The store's `/api/*` routes (`server/api.ts`), behind the query token (`/ingest` takes the
+ *   ingest token: a sender cannot read, a reader cannot send, unless one token serves both).
  */
 import type { AddressInfo } from "node:net";
 import type { Readable } from "node:stream";
@@ -15,7 +16,7 @@ import { createGunzip, createInflate } from "node:zlib";
 import fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { JsonBodyFramer, LineFramer, type Frame, type Framer } from "../../framing/index.ts";
 import type { EventStore } from "../../store/store.ts";
-import { apiRoutes } from "../api.ts";
+import { apiRoutes, type ApiRoutesOptions } from "../api.ts";
 import { createAuth } from "../auth.ts";
 import { formatAddress } from "../config.ts";
 import { prepare } from "../prepare.ts";
@@ -23,8 +24,13 @@ import type { Input, InputFactory, ListenOptions, TlsFiles } from "./input.ts";
 
 export interface HttpInputOptions extends ListenOptions {
   readonly store: EventStore;
+  /** The ingest token (`/ingest`). */
   readonly token: string | undefined;
+  /** The query token (`/api/*`). */
+  readonly queryToken: string | undefined;
   readonly tokenHeader: string | undefined;
+  /** Limits of the `/api/*` routes. */
+  readonly api?: ApiRoutesOptions;
   readonly tls: TlsFiles | undefined;
   /** Cap on a request body, after decompression. */
   readonly maxBodyBytes: number;
@@ -58,6 +64,7 @@ export const http: InputFactory<HttpInputOptions> = async (options, context) => 
   const { store, maxBodyBytes, maxLineBytes } = options;
   const retryAfter = String(options.retryAfterSeconds ?? 1);
   const authorized = createAuth({ token: options.token, tokenHeader: options.tokenHeader });
+  const mayQuery = createAuth({ token: options.queryToken, tokenHeader: options.tokenHeader });
 
   const settings = {
     logger: false,
@@ -121,23 +128,31 @@ export const http: InputFactory<HttpInputOptions> = async (options, context) => 
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
 
+  const unauthorized = (reply: FastifyReply, which: string): FastifyReply => {
+    reply.header("www-authenticate", 'Bearer realm="tanium-ecs"');
+    return fail(
+      reply,
+      new HttpFailure(
+        401,
+        "ERR_UNAUTHORIZED",
+        options.tokenHeader === undefined
+          ? `Missing or wrong ${which} token: send Authorization: Bearer <token>.`
+          : `Missing or wrong ${which} token: send Authorization: Bearer <token> or the ${options.tokenHeader} header.`,
+      ),
+    );
+  };
+
+  await app.register(async (api) => {
+    api.addHook("onRequest", async (request, reply) => {
+      if (!mayQuery(request.headers)) return unauthorized(reply, "query");
+    });
+    await api.register(apiRoutes(store, options.api));
+  });
+
   await app.register(async (authed) => {
     authed.addHook("onRequest", async (request, reply) => {
-      if (authorized(request.headers)) return;
-      reply.header("www-authenticate", 'Bearer realm="tanium-ecs"');
-      return fail(
-        reply,
-        new HttpFailure(
-          401,
-          "ERR_UNAUTHORIZED",
-          options.tokenHeader === undefined
-            ? "Missing or wrong token: send Authorization: Bearer <token>."
-            : `Missing or wrong token: send Authorization: Bearer <token> or the ${options.tokenHeader} header.`,
-        ),
-      );
+      if (!authorized(request.headers)) return unauthorized(reply, "ingest");
     });
-
-    await authed.register(apiRoutes(store));
 
     await authed.register(async (ingest) => {
       // The body is read here as a stream, to decompress it and cap it as it comes.
