@@ -53,6 +53,21 @@ const FLAGS: readonly [ConfigKey, string, string][] = [
     "<seconds>",
     `close a silent TCP connection after this long (default ${DEFAULTS["idle-timeout"]})`,
   ],
+  [
+    "body-timeout",
+    "<seconds>",
+    `answer 408 to an HTTP body not received within this long (default ${DEFAULTS["body-timeout"]})`,
+  ],
+  [
+    "header-timeout",
+    "<seconds>",
+    `close an HTTP connection whose request headers take longer (default ${DEFAULTS["header-timeout"]})`,
+  ],
+  [
+    "drain-timeout",
+    "<seconds>",
+    `on SIGTERM, wait this long for requests in flight, then close them (default ${DEFAULTS["drain-timeout"]})`,
+  ],
   ["log-level", "<level>", "fatal, error, warn, info, debug, trace or silent (default info)"],
 ];
 

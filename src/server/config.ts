@@ -40,6 +40,12 @@ export interface ServerConfig {
   readonly maxConnectionBytes: number;
   /** Seconds without data after which a TCP connection is closed. */
   readonly idleTimeout: number;
+  /** Seconds an HTTP request body may take to arrive before it is answered 408. */
+  readonly bodyTimeout: number;
+  /** Seconds an HTTP client may take to send its request headers. */
+  readonly headerTimeout: number;
+  /** Seconds a graceful stop waits for requests and connections in flight before closing them. */
+  readonly drainTimeout: number;
   readonly logLevel: string;
 }
 
@@ -62,6 +68,9 @@ const KEYS = [
   "max-connections",
   "max-connection-bytes",
   "idle-timeout",
+  "body-timeout",
+  "header-timeout",
+  "drain-timeout",
   "log-level",
 ] as const;
 export type ConfigKey = (typeof KEYS)[number];
@@ -81,6 +90,9 @@ export const DEFAULTS = {
   "max-connections": 256,
   "max-connection-bytes": 8 * 1024 * 1024,
   "idle-timeout": 300,
+  "body-timeout": 60,
+  "header-timeout": 10,
+  "drain-timeout": 10,
   "log-level": "info",
 } as const satisfies Partial<Record<ConfigKey, string | number>>;
 
@@ -222,6 +234,9 @@ export function resolveConfig(sources: ConfigSources): ServerConfig {
     maxConnections: int("max-connections", 1, 1_000_000),
     maxConnectionBytes: int("max-connection-bytes", 1, 64 * 1024 * 1024 * 1024),
     idleTimeout: int("idle-timeout", 1, 7 * 24 * 3600),
+    bodyTimeout: int("body-timeout", 1, 24 * 3600),
+    headerTimeout: int("header-timeout", 1, 3600),
+    drainTimeout: int("drain-timeout", 0, 3600),
     logLevel,
   };
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
