@@ -89,6 +89,16 @@ export class Intake {
     return this.#depth;
   }
 
+  /** Bytes of text received and not yet committed. */
+  get depthBytes(): number {
+    return this.#depthBytes;
+  }
+
+  /** The queue's byte cap. */
+  get maxBytes(): number {
+    return this.#options.queueMaxBytes;
+  }
+
   /** Whether new intake must wait (TCP), be refused (HTTP) or be dropped (UDP). */
   get full(): boolean {
     return this.#depth >= this.#options.queueMax || this.#depthBytes >= this.#options.queueMaxBytes;

@@ -1,23 +1,29 @@
 /**
  * @module server/inputs/http
  * The HTTP input (fastify), for Tanium Connect HTTP destinations and scripts:
- * - `POST /ingest`: `application/json` (one array of events or one event), `application/x-ndjson`
- *   or `text/plain` (one event per line); `Content-Encoding: gzip` or `deflate`, decompressed as a
- *   stream with the body cap applied to the decompressed bytes (a gzip bomb costs at most the cap).
- *   `200 {"accepted", "dead_letters"}` only once the batch is committed; 401, 413, 415, 503
- *   (+ Retry-After) with `{"error": {"code", "message"}}`.
- * - `GET /healthz` (no auth), `GET /metrics` (Prometheus text, no auth: it holds counts, no data).
+ * - `POST /ingest`: `application/json` (one array of events, one event, or JSON lines),
+ *   `application/x-ndjson` or `text/plain` (one event per line); `Content-Encoding: gzip` or
+ *   `deflate`, decompressed as a stream with the body cap applied to the decompressed bytes.
+ *   The body is framed as it arrives and handed to the queue in bounded slices (the event loop
+ *   yields between them, and a slice waits while the queue is full), so no body, however large or
+ *   however well it compresses, holds more than a slice or blocks the loop.
+ *   `200 {"accepted", "dead_letters"}` only once every slice is committed; 400, 401, 408, 413,
+ *   415, 500, 503 (+ Retry-After) with `{"error": {"code", "message"}}`.
+ * - `GET /healthz` (no auth: no paths, no data), `GET /metrics` (Prometheus text, no auth: it
+ *   holds counts, no data).
  * - The store's `/api/*` routes (`server/api.ts`), behind the same token as `/ingest`.
  */
 import type { AddressInfo } from "node:net";
 import type { Readable } from "node:stream";
+import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { createGunzip, createInflate } from "node:zlib";
-import fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { JsonBodyFramer, LineFramer, type Frame, type Framer } from "../../framing/index.ts";
 import type { EventStore } from "../../store/store.ts";
 import { apiRoutes } from "../api.ts";
 import { createAuth } from "../auth.ts";
 import { formatAddress } from "../config.ts";
+import type { Committed } from "../batcher.ts";
 import { prepare } from "../prepare.ts";
 import type { Input, InputFactory, ListenOptions, TlsFiles } from "./input.ts";
 
@@ -32,11 +38,26 @@ export interface HttpInputOptions extends ListenOptions {
   readonly retryAfterSeconds?: number;
   /** True once shutdown began: /healthz then answers 503. */
   readonly draining: () => boolean;
+  /** A body not received within this long is answered 408 (default 60 s). */
+  readonly bodyTimeoutMs?: number;
+  /** Request headers not received within this long close the connection (default 10 s). */
+  readonly headerTimeoutMs?: number;
+  /** `close()` waits this long for requests in flight, then answers them 503 and closes (default 10 s). */
+  readonly drainTimeoutMs?: number;
 }
+
+/**
+ * A slice: at most this many frames or bytes of frame text are normalized in one go and queued as
+ * one submission. Measured: 512 recorder events normalize in about 10 ms here, so /healthz waits
+ * at most that long behind a body.
+ */
+export const SLICE_FRAMES = 512;
+export const SLICE_BYTES = 512 * 1024;
 
 const JSON_TYPES = new Set(["application/json"]);
 const LINE_TYPES = new Set(["application/x-ndjson", "application/ndjson", "text/plain"]);
 const ENCODINGS = new Set(["identity", "gzip", "x-gzip", "deflate"]);
+const QUEUE_FULL = "The store is not keeping up; retry later.";
 
 /** A request refused with a status and a stable code. */
 class HttpFailure extends Error {
@@ -59,19 +80,32 @@ export const http: InputFactory<HttpInputOptions> = async (options, context) => 
   const retryAfter = String(options.retryAfterSeconds ?? 1);
   const authorized = createAuth({ token: options.token, tokenHeader: options.tokenHeader });
 
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? 60_000;
+  const headerTimeoutMs = options.headerTimeoutMs ?? 10_000;
+  const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
+  // Node's own limits, checked every `connectionsCheckingInterval`: headers (slowloris), and the
+  // whole request as a backstop behind the body timer below (which answers with a JSON 408).
+  const requestTimeout = headerTimeoutMs + bodyTimeoutMs + 5_000;
+  const serverTimeouts = {
+    headersTimeout: headerTimeoutMs,
+    requestTimeout,
+    connectionsCheckingInterval: Math.min(1_000, headerTimeoutMs),
+  };
   const settings = {
     logger: false,
     // The /api routes' JSON bodies; /ingest reads its body itself, with its own cap.
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     forceCloseConnections: "idle" as const,
+    requestTimeout,
+    http: serverTimeouts,
   };
   // fastify's types tell the HTTPS instance apart; the routes do not care which it is.
   const app = (options.tls === undefined
     ? fastify(settings)
     : fastify({
         ...settings,
-        https: { cert: options.tls.cert, key: options.tls.key },
+        https: { cert: options.tls.cert, key: options.tls.key, ...serverTimeouts },
       })) as unknown as FastifyInstance;
 
   const fail = (reply: FastifyReply, failure: HttpFailure): FastifyReply => {
@@ -102,24 +136,176 @@ export const http: InputFactory<HttpInputOptions> = async (options, context) => 
     if (closing) reply.header("connection", "close");
   });
 
+  // The truth, cheaply: intake state first (no I/O), then one trivial query. No file system path
+  // and no store message (they may name files): the log has those.
   app.get("/healthz", async (_request, reply) => {
+    const queue = { depth: intake.depth, bytes: intake.depthBytes, full: intake.full };
     if (options.draining()) {
-      return reply.code(503).send({ status: "draining", queue_depth: intake.depth });
+      return reply.code(503).send({ status: "draining", reason: "The server is stopping.", queue });
+    }
+    const commit = intake.lastCommit;
+    if (!commit.ok) {
+      return reply.code(503).send({
+        status: "store_write_failing",
+        reason: "The last commit to the store failed: batches are not being stored.",
+        since: new Date(commit.at).toISOString(),
+        queue,
+      });
+    }
+    if (queue.full) {
+      return reply.code(503).send({ status: "queue_full", reason: QUEUE_FULL, queue });
     }
     try {
       await store.query("SELECT 1 AS ok", { maxRows: 1 });
     } catch (err) {
+      logger.warn({ err }, "health check: the store does not answer");
+      const code = (err as { code?: unknown }).code;
       return reply.code(503).send({
         status: "store_unavailable",
-        store: { name: store.name, ok: false, error: err instanceof Error ? err.message : String(err) },
+        reason: "The store does not answer queries.",
+        store: { ok: false, code: typeof code === "string" ? code : "ERR_STORE" },
+        queue,
       });
     }
-    return reply.send({ status: "ok", store: { name: store.name, ok: true }, queue_depth: intake.depth });
+    return reply.send({ status: "ok", store: { ok: true }, queue, queue_depth: intake.depth });
   });
 
   app.get("/metrics", async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
+
+  /** Bodies being read: what each reserved of the queue's byte cap, and how to stop it. */
+  const reading = new Map<FastifyRequest, { bytes: number; abort: AbortController }>();
+  let reservedBytes = 0;
+
+  const ingestBody = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const abort = new AbortController();
+    let reservation = 0;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const type = mediaType(request.headers["content-type"]);
+      const json = JSON_TYPES.has(type);
+      if (!json && !LINE_TYPES.has(type)) {
+        throw new HttpFailure(
+          415,
+          "ERR_UNSUPPORTED_MEDIA_TYPE",
+          `Content-Type ${type === "" ? "(none)" : type} is not accepted: send application/json, application/x-ndjson or text/plain.`,
+        );
+      }
+      const encoding = (request.headers["content-encoding"] ?? "identity").trim().toLowerCase();
+      if (!ENCODINGS.has(encoding)) {
+        throw new HttpFailure(
+          415,
+          "ERR_UNSUPPORTED_ENCODING",
+          `Content-Encoding ${encoding} is not accepted: send gzip, deflate or none.`,
+        );
+      }
+      if (intake.full) throw new HttpFailure(503, "ERR_QUEUE_FULL", QUEUE_FULL);
+      const declared = Number(request.headers["content-length"]);
+      const known = encoding === "identity" && Number.isSafeInteger(declared) && declared >= 0;
+      if (known && declared > maxBodyBytes) throw tooLarge(maxBodyBytes);
+      // Admission: the bodies being read may together become at most the queue's byte cap (a
+      // compressed or chunked body may become the whole body cap); one body is always let in.
+      const expected = known ? declared : maxBodyBytes;
+      if (reading.size > 0 && reservedBytes + expected > intake.maxBytes) {
+        throw new HttpFailure(503, "ERR_BUSY", "Too many bodies are being received at once; retry later.");
+      }
+      reservation = expected;
+      reservedBytes += reservation;
+      reading.set(request, { bytes: reservation, abort });
+      timer = setTimeout(
+        () =>
+          abort.abort(
+            new HttpFailure(
+              408,
+              "ERR_BODY_TIMEOUT",
+              `The body did not arrive within ${bodyTimeoutMs / 1000} s; send it faster or in smaller batches.`,
+            ),
+          ),
+        bodyTimeoutMs,
+      );
+
+      const receivedAt = new Date().toISOString();
+      const framer: Framer = json
+        ? new JsonBodyFramer({ maxBytes: maxLineBytes })
+        : new LineFramer({ maxBytes: maxLineBytes });
+      let accepted = 0;
+      let deadLetters = 0;
+      let failed: unknown;
+      const commits: Promise<void>[] = [];
+      const frames: Frame[] = [];
+      /** Queues the frames in hand, slice by slice (all of them when `last`). */
+      const submitSlices = async (last: boolean): Promise<void> => {
+        let at = 0;
+        while (failed === undefined && at < frames.length) {
+          let end = at;
+          let bytes = 0;
+          while (end < frames.length && end - at < SLICE_FRAMES && bytes < SLICE_BYTES) {
+            bytes += frameSize(frames[end]!);
+            end++;
+          }
+          if (!last && end - at < SLICE_FRAMES && bytes < SLICE_BYTES) break;
+          const submission = prepare(frames.slice(at, end), { input: "http", receivedAt, maxLineBytes });
+          at = end;
+          metrics.received.inc({ input: "http" }, submission.frames);
+          if (intake.full) {
+            // Nothing queued yet: refuse now, the sender keeps the whole body. Otherwise wait
+            // for room (TCP back-pressure on the sender) until the body timer runs out.
+            if (commits.length === 0) throw new HttpFailure(503, "ERR_QUEUE_FULL", QUEUE_FULL);
+            await intake.room(abort.signal);
+          }
+          commits.push(
+            intake.submit(submission).then(
+              (committed: Committed) => {
+                accepted += committed.accepted;
+                deadLetters += committed.deadLetters;
+              },
+              (err: unknown) => {
+                failed ??= err;
+              },
+            ),
+          );
+          // Let /healthz, other bodies and the commits run between slices.
+          await yieldToLoop();
+        }
+        frames.splice(0, at);
+      };
+
+      await readBody(request.raw, encoding, maxBodyBytes, abort.signal, async (chunk) => {
+        framer.push(chunk, frames);
+        await submitSlices(false);
+        return failed === undefined;
+      });
+      if (failed === undefined) {
+        framer.end(frames);
+        await submitSlices(true);
+      }
+      clearTimeout(timer);
+      timer = undefined;
+      await Promise.all(commits);
+      if (failed !== undefined) {
+        logger.error({ err: failed, input: "http" }, "store write failed");
+        throw new HttpFailure(
+          503,
+          "ERR_STORE_WRITE",
+          "The batch could not be stored; nothing is acknowledged (a part may be stored: a retry stores it once), retry later.",
+        );
+      }
+      return await reply.send({ accepted, dead_letters: deadLetters });
+    } catch (err) {
+      const failure = err instanceof HttpFailure ? err : abort.signal.aborted ? abort.signal.reason : undefined;
+      if (!(failure instanceof HttpFailure)) throw err;
+      // The rest of a refused body may be unread: closing is cheaper than draining it.
+      reply.header("connection", "close");
+      return fail(reply, failure);
+    } finally {
+      clearTimeout(timer);
+      if (reading.get(request)?.abort === abort) {
+        reading.delete(request);
+        reservedBytes -= reservation;
+      }
+    }
+  };
 
   await app.register(async (authed) => {
     authed.addHook("onRequest", async (request, reply) => {
@@ -144,62 +330,7 @@ export const http: InputFactory<HttpInputOptions> = async (options, context) => 
       ingest.removeAllContentTypeParsers();
       ingest.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
 
-      ingest.post("/ingest", async (request, reply) => {
-        try {
-          const type = mediaType(request.headers["content-type"]);
-          const json = JSON_TYPES.has(type);
-          if (!json && !LINE_TYPES.has(type)) {
-            throw new HttpFailure(
-              415,
-              "ERR_UNSUPPORTED_MEDIA_TYPE",
-              `Content-Type ${type === "" ? "(none)" : type} is not accepted: send application/json, application/x-ndjson or text/plain.`,
-            );
-          }
-          const encoding = (request.headers["content-encoding"] ?? "identity").trim().toLowerCase();
-          if (!ENCODINGS.has(encoding)) {
-            throw new HttpFailure(
-              415,
-              "ERR_UNSUPPORTED_ENCODING",
-              `Content-Encoding ${encoding} is not accepted: send gzip, deflate or none.`,
-            );
-          }
-          if (intake.full) {
-            throw new HttpFailure(503, "ERR_QUEUE_FULL", "The store is not keeping up; retry later.");
-          }
-          const declared = Number(request.headers["content-length"]);
-          if (encoding === "identity" && Number.isFinite(declared) && declared > maxBodyBytes) {
-            throw tooLarge(maxBodyBytes);
-          }
-          const receivedAt = new Date().toISOString();
-          const framer: Framer = json
-            ? new JsonBodyFramer({ maxBytes: maxLineBytes })
-            : new LineFramer({ maxBytes: maxLineBytes });
-          const frames = await readFrames(request.raw, encoding, framer, maxBodyBytes);
-          metrics.received.inc({ input: "http" }, frames.length);
-          const submission = prepare(frames, { input: "http", receivedAt, maxLineBytes });
-          // Checked again: many bodies may have been read while the queue filled.
-          if (intake.full) {
-            throw new HttpFailure(503, "ERR_QUEUE_FULL", "The store is not keeping up; retry later.");
-          }
-          let committed;
-          try {
-            committed = await intake.submit(submission);
-          } catch (err) {
-            logger.error({ err, input: "http" }, "store write failed");
-            throw new HttpFailure(
-              503,
-              "ERR_STORE_WRITE",
-              `The batch could not be stored (${err instanceof Error ? err.message : String(err)}); nothing was acknowledged, retry later.`,
-            );
-          }
-          return reply.send({ accepted: committed.accepted, dead_letters: committed.deadLetters });
-        } catch (err) {
-          if (!(err instanceof HttpFailure)) throw err;
-          // The rest of a refused body may be unread: closing is cheaper than draining it.
-          reply.header("connection", "close");
-          return fail(reply, err);
-        }
-      });
+      ingest.post("/ingest", (request, reply) => ingestBody(request, reply));
     });
   });
 
@@ -210,10 +341,27 @@ export const http: InputFactory<HttpInputOptions> = async (options, context) => 
     name: "http",
     address,
     port: bound.port,
-    // Stops accepting; requests in flight still get their answer (they wait for their commit).
-    close: () => {
+    // Stops accepting; requests in flight still get their answer (they wait for their commit),
+    // for `drainTimeoutMs`: then bodies still arriving are answered 503 (what they had queued is
+    // still committed by the intake's drain) and every connection left is closed.
+    close: async () => {
       closing = true;
-      return app.close();
+      const closed = app.close();
+      let force: NodeJS.Timeout | undefined;
+      const deadline = setTimeout(() => {
+        logger.warn({ input: "http", requests: reading.size }, "drain deadline: closing slow requests");
+        for (const { abort } of reading.values()) {
+          abort.abort(new HttpFailure(503, "ERR_SHUTTING_DOWN", "The server is stopping; retry later."));
+        }
+        // Their answers get a moment to leave; then what is left (slow headers, unread bodies) goes.
+        force = setTimeout(() => app.server.closeAllConnections(), 1_000);
+      }, drainTimeoutMs);
+      try {
+        await closed;
+      } finally {
+        clearTimeout(deadline);
+        clearTimeout(force);
+      }
     },
   };
   return input;
@@ -232,23 +380,48 @@ function mediaType(header: string | undefined): string {
   return (header ?? "").split(";", 1)[0]!.trim().toLowerCase();
 }
 
-/** Reads, decompresses and frames the body, failing with 413 once it is over the cap. */
-async function readFrames(
+/** A frame's text length, for the slice's byte bound. */
+function frameSize(frame: Frame): number {
+  return frame.kind === "oversize" ? frame.head.length : frame.text.length;
+}
+
+/**
+ * Reads and decompresses the body chunk by chunk, each handed to `onChunk` (which returns false
+ * to stop), failing with 413 once it is over the cap, 400 on bad compression, and with the
+ * signal's reason when it aborts (body timeout, shutdown). The request stream is never destroyed
+ * (that would cut the connection before the answer): the answer closes it.
+ */
+async function readBody(
   body: Readable,
   encoding: string,
-  framer: Framer,
   maxBodyBytes: number,
-): Promise<Frame[]> {
-  let stream: Readable = body;
-  if (encoding === "gzip" || encoding === "x-gzip") stream = body.pipe(createGunzip());
-  else if (encoding === "deflate") stream = body.pipe(createInflate());
-  const frames: Frame[] = [];
+  signal: AbortSignal,
+  onChunk: (chunk: Buffer) => Promise<boolean>,
+): Promise<void> {
+  const inflate =
+    encoding === "gzip" || encoding === "x-gzip"
+      ? createGunzip()
+      : encoding === "deflate"
+        ? createInflate()
+        : undefined;
+  const stream: Readable = inflate === undefined ? body : body.pipe(inflate);
+  const iterator = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal.reason as Error);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  aborted.catch(() => {});
   let total = 0;
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), aborted]);
+      if (next.done === true) break;
+      const chunk = next.value;
       total += chunk.length;
       if (total > maxBodyBytes) throw tooLarge(maxBodyBytes);
-      framer.push(chunk, frames);
+      if (!(await onChunk(chunk))) break;
     }
   } catch (err) {
     if (err instanceof HttpFailure) throw err;
@@ -262,8 +435,12 @@ async function readFrames(
     }
     throw err;
   } finally {
-    if (stream !== body) stream.destroy();
+    if (onAbort !== undefined) signal.removeEventListener("abort", onAbort);
+    if (inflate !== undefined) {
+      body.unpipe(inflate);
+      inflate.destroy();
+    }
+    // Unread bytes stay in the socket, which the answer (`connection: close`) ends.
+    if (!body.readableEnded) body.pause();
   }
-  framer.end(frames);
-  return frames;
 }
