@@ -16,7 +16,7 @@
  * its cap by what the inputs had in hand when it filled (one HTTP body slice, one read per
  * connection). The outcome of the last commit is kept, for a health check that tells the truth.
  */
-import type { EventStore, StoreBatch } from "../store/store.ts";
+import type { DeadLetterRow, EventStore, StoreBatch } from "../store/store.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import { deadLetterCount, type Submission } from "./prepare.ts";
 
@@ -198,7 +198,7 @@ export class Intake {
     this.#inFlight++;
     const docs = batch.length === 1 ? batch[0]!.submission.docs : batch.flatMap((w) => w.submission.docs);
     const deadLetters =
-      batch.length === 1 ? batch[0]!.submission.deadLetters : batch.flatMap((w) => w.submission.deadLetters);
+      batch.length === 1 ? batch[0]!.submission.deadLetters : mergeDeadLetters(batch);
     const storeBatch: StoreBatch = { docs, deadLetters };
     const stopTimer = this.#metrics.batchCommitSeconds.startTimer();
     try {
@@ -235,4 +235,26 @@ export class Intake {
       }
     }
   }
+}
+
+/**
+ * The dead letters of several submissions, one row per original text (the store's key), counts
+ * summed: slices of one flood, or several senders of the same junk, cost one row per batch.
+ */
+function mergeDeadLetters(batch: readonly Waiting[]): DeadLetterRow[] {
+  const rows: DeadLetterRow[] = [];
+  const at = new Map<string, number>();
+  for (const w of batch) {
+    for (const row of w.submission.deadLetters) {
+      const i = at.get(row.original);
+      if (i === undefined) {
+        at.set(row.original, rows.length);
+        rows.push(row);
+      } else {
+        const first = rows[i]!;
+        rows[i] = { ...first, count: (first.count ?? 1) + (row.count ?? 1) };
+      }
+    }
+  }
+  return rows;
 }

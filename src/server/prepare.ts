@@ -54,69 +54,112 @@ export function deadLetterCount(submission: Pick<Submission, "deadLetters">): nu
 }
 
 /**
- * Normalizes `frames`. A text seen before in the same call is not normalized again (one receive
- * time, so the same result): a repeated dead letter adds to the count of its one row, so a flood
- * of one junk line costs one row, not one object per line; a repeated document is the same
- * `StoredDoc` again (the store keeps one per `event.id`, and the sender is told all were accepted).
+ * Normalizes frames one at a time into a submission. A text seen before in the same submission
+ * is not normalized again (one receive time, so the same result): a repeated dead letter adds to
+ * the count of its one row, so a flood of one junk line costs one row, not one object per line; a
+ * repeated document is the same `StoredDoc` again (the store keeps one per `event.id`, and the
+ * sender is told all were accepted). `normalized`, `frames` and `bytes` tell the caller when to
+ * `take` a slice: the work and the memory of one grow with them.
  */
-export function prepare(frames: readonly Frame[], options: PrepareOptions): Submission {
-  const docs: StoredDoc[] = [];
-  const deadLetters: DeadLetterRow[] = [];
-  // Repeat counts by index into `deadLetters`, applied once at the end (rows are immutable).
-  const counts: number[] = [];
-  const seen = new Map<string, { doc: StoredDoc; unmapped: number } | number>();
-  let bytes = 0;
-  let unmappedKeys = 0;
-  const { input, receivedAt, maxLineBytes } = options;
-  const dead = (code: string, message: string, original: string): void => {
-    bytes += original.length + message.length;
-    deadLetters.push({ code, message, original, input, receivedAt });
-    counts.push(1);
-  };
-  const repeat = (key: string): boolean => {
-    const before = seen.get(key);
-    if (before === undefined) return false;
-    if (typeof before === "number") counts[before]!++;
-    else {
-      docs.push(before.doc);
-      unmappedKeys += before.unmapped;
-    }
-    return true;
-  };
-  for (const frame of frames) {
+export class SubmissionBuilder {
+  readonly #options: PrepareOptions;
+  #docs: StoredDoc[] = [];
+  #deadLetters: DeadLetterRow[] = [];
+  /** Repeat counts by index into `#deadLetters`, applied by `take` (rows are immutable). */
+  #counts: number[] = [];
+  #seen = new Map<string, { doc: StoredDoc; unmapped: number } | number>();
+  #bytes = 0;
+  #unmapped = 0;
+  /** Frames added since the last `take`. */
+  frames = 0;
+  /** `normalize` calls since the last `take`. */
+  normalized = 0;
+
+  constructor(options: PrepareOptions) {
+    this.#options = options;
+  }
+
+  /** Bytes of text held (see `Submission.bytes`). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  add(frame: Frame): void {
+    this.frames++;
+    const { receivedAt, maxLineBytes } = this.#options;
     if (frame.kind === "line") {
       // Keys: `l:` a line's text, `e:` a framing error's code and text (never the same key).
       const key = `l:${frame.text}`;
-      if (repeat(key)) continue;
+      if (this.#repeat(key)) return;
+      this.normalized++;
       const result = normalize(frame.text, { receivedAt, maxBytes: maxLineBytes });
       if (result.ok) {
         const doc = storedDoc(result.doc);
-        bytes += doc.json.length;
-        docs.push(doc);
-        unmappedKeys += result.unmapped.length;
-        seen.set(key, { doc, unmapped: result.unmapped.length });
+        this.#bytes += doc.json.length;
+        this.#docs.push(doc);
+        this.#unmapped += result.unmapped.length;
+        this.#seen.set(key, { doc, unmapped: result.unmapped.length });
       } else {
-        dead(result.error.code, result.error.message, frame.text);
-        seen.set(key, deadLetters.length - 1);
+        this.#dead(key, result.error.code, result.error.message, frame.text);
       }
     } else if (frame.kind === "oversize") {
       const error = oversizeError(frame, maxLineBytes);
       const key = `e:${error.code}:${frame.head}`;
-      if (!repeat(key)) {
-        seen.set(key, deadLetters.length);
-        dead(error.code, error.message, frame.head);
-      }
+      if (!this.#repeat(key)) this.#dead(key, error.code, error.message, frame.head);
     } else {
-      const code = options.errorCode ?? "ERR_JSON_SYNTAX";
+      const code = this.#options.errorCode ?? "ERR_JSON_SYNTAX";
       const key = `e:${code}:${frame.text}`;
-      if (!repeat(key)) {
-        seen.set(key, deadLetters.length);
-        dead(code, frame.message, frame.text);
-      }
+      if (!this.#repeat(key)) this.#dead(key, code, frame.message, frame.text);
     }
   }
-  for (let i = 0; i < deadLetters.length; i++) {
-    if (counts[i]! > 1) deadLetters[i] = { ...deadLetters[i]!, count: counts[i]! };
+
+  /** What was added since the last `take`, and a fresh start. */
+  take(): Submission {
+    const deadLetters = this.#deadLetters;
+    for (let i = 0; i < deadLetters.length; i++) {
+      const count = this.#counts[i]!;
+      if (count > 1) deadLetters[i] = { ...deadLetters[i]!, count };
+    }
+    const submission: Submission = {
+      docs: this.#docs,
+      deadLetters,
+      frames: this.frames,
+      bytes: this.#bytes,
+      unmappedKeys: this.#unmapped,
+    };
+    this.#docs = [];
+    this.#deadLetters = [];
+    this.#counts = [];
+    this.#seen = new Map();
+    this.#bytes = 0;
+    this.#unmapped = 0;
+    this.frames = 0;
+    this.normalized = 0;
+    return submission;
   }
-  return { docs, deadLetters, frames: frames.length, bytes, unmappedKeys };
+
+  #dead(key: string, code: string, message: string, original: string): void {
+    this.#bytes += original.length + message.length;
+    this.#seen.set(key, this.#deadLetters.length);
+    this.#deadLetters.push({ code, message, original, input: this.#options.input, receivedAt: this.#options.receivedAt });
+    this.#counts.push(1);
+  }
+
+  #repeat(key: string): boolean {
+    const before = this.#seen.get(key);
+    if (before === undefined) return false;
+    if (typeof before === "number") this.#counts[before]!++;
+    else {
+      this.#docs.push(before.doc);
+      this.#unmapped += before.unmapped;
+    }
+    return true;
+  }
+}
+
+/** All of `frames` as one submission (see `SubmissionBuilder`). */
+export function prepare(frames: readonly Frame[], options: PrepareOptions): Submission {
+  const builder = new SubmissionBuilder(options);
+  for (const frame of frames) builder.add(frame);
+  return builder.take();
 }

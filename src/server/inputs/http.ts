@@ -24,7 +24,7 @@ import { apiRoutes } from "../api.ts";
 import { createAuth } from "../auth.ts";
 import { formatAddress } from "../config.ts";
 import type { Committed } from "../batcher.ts";
-import { prepare } from "../prepare.ts";
+import { SubmissionBuilder } from "../prepare.ts";
 import type { Input, InputFactory, ListenOptions, TlsFiles } from "./input.ts";
 
 export interface HttpInputOptions extends ListenOptions {
@@ -47,17 +47,21 @@ export interface HttpInputOptions extends ListenOptions {
 }
 
 /**
- * A slice: at most this many frames or bytes of frame text are normalized in one go and queued as
- * one submission. Measured: 512 recorder events normalize in about 10 ms here, so /healthz waits
- * at most that long behind a body.
+ * A slice of a body is queued (and the event loop yields) once it holds this many distinct
+ * normalized texts, frames, or bytes of held text, whichever comes first. 512 recorder events
+ * normalize in about 10 ms here, so /healthz waits at most that long behind a body; a repeat
+ * costs a map lookup only, so a flood of one junk line goes in slices of 16,384 frames (one row).
  */
-export const SLICE_FRAMES = 512;
+export const SLICE_NORMALIZED = 512;
+export const SLICE_FRAMES = 16_384;
 export const SLICE_BYTES = 512 * 1024;
 
 const JSON_TYPES = new Set(["application/json"]);
 const LINE_TYPES = new Set(["application/x-ndjson", "application/ndjson", "text/plain"]);
 const ENCODINGS = new Set(["identity", "gzip", "x-gzip", "deflate"]);
 const QUEUE_FULL = "The store is not keeping up; retry later.";
+/** /healthz takes a commit this recent as the store's answer. */
+const RECENT_COMMIT_MS = 10_000;
 
 /** A request refused with a status and a stable code. */
 class HttpFailure extends Error {
@@ -156,7 +160,9 @@ export const http: InputFactory<HttpInputOptions> = async (options, context) => 
       return reply.code(503).send({ status: "queue_full", reason: QUEUE_FULL, queue });
     }
     try {
-      await store.query("SELECT 1 AS ok", { maxRows: 1 });
+      // A commit that just succeeded proves more than a query, and under load a query waits
+      // behind the writers' DuckDB threads: only an idle store is asked.
+      if (commit.at < Date.now() - RECENT_COMMIT_MS) await store.query("SELECT 1 AS ok", { maxRows: 1 });
     } catch (err) {
       logger.warn({ err }, "health check: the store does not answer");
       const code = (err as { code?: unknown }).code;
@@ -234,51 +240,55 @@ export const http: InputFactory<HttpInputOptions> = async (options, context) => 
       let failed: unknown;
       const commits: Promise<void>[] = [];
       const frames: Frame[] = [];
-      /** Queues the frames in hand, slice by slice (all of them when `last`). */
-      const submitSlices = async (last: boolean): Promise<void> => {
-        let at = 0;
-        while (failed === undefined && at < frames.length) {
-          let end = at;
-          let bytes = 0;
-          while (end < frames.length && end - at < SLICE_FRAMES && bytes < SLICE_BYTES) {
-            bytes += frameSize(frames[end]!);
-            end++;
-          }
-          if (!last && end - at < SLICE_FRAMES && bytes < SLICE_BYTES) break;
-          const submission = prepare(frames.slice(at, end), { input: "http", receivedAt, maxLineBytes });
-          at = end;
-          metrics.received.inc({ input: "http" }, submission.frames);
-          if (intake.full) {
-            // Nothing queued yet: refuse now, the sender keeps the whole body. Otherwise wait
-            // for room (TCP back-pressure on the sender) until the body timer runs out.
-            if (commits.length === 0) throw new HttpFailure(503, "ERR_QUEUE_FULL", QUEUE_FULL);
-            await intake.room(abort.signal);
-          }
-          commits.push(
-            intake.submit(submission).then(
-              (committed: Committed) => {
-                accepted += committed.accepted;
-                deadLetters += committed.deadLetters;
-              },
-              (err: unknown) => {
-                failed ??= err;
-              },
-            ),
-          );
-          // Let /healthz, other bodies and the commits run between slices.
-          await yieldToLoop();
+      const builder = new SubmissionBuilder({ input: "http", receivedAt, maxLineBytes });
+      /** Queues what the builder holds as one slice, once there is room. */
+      const submitSlice = async (): Promise<void> => {
+        const submission = builder.take();
+        metrics.received.inc({ input: "http" }, submission.frames);
+        if (intake.full) {
+          // Nothing queued yet: refuse now, the sender keeps the whole body. Otherwise wait for
+          // room (TCP back-pressure on the sender) until the body timer runs out.
+          if (commits.length === 0) throw new HttpFailure(503, "ERR_QUEUE_FULL", QUEUE_FULL);
+          await intake.room(abort.signal);
         }
-        frames.splice(0, at);
+        commits.push(
+          intake.submit(submission).then(
+            (committed: Committed) => {
+              accepted += committed.accepted;
+              deadLetters += committed.deadLetters;
+            },
+            (err: unknown) => {
+              failed ??= err;
+            },
+          ),
+        );
+        // Let /healthz, other bodies and the commits run between slices.
+        await yieldToLoop();
+      };
+      const addFrames = async (): Promise<void> => {
+        for (const frame of frames) {
+          builder.add(frame);
+          if (
+            builder.normalized >= SLICE_NORMALIZED ||
+            builder.frames >= SLICE_FRAMES ||
+            builder.bytes >= SLICE_BYTES
+          ) {
+            await submitSlice();
+            if (failed !== undefined) break;
+          }
+        }
+        frames.length = 0;
       };
 
       await readBody(request.raw, encoding, maxBodyBytes, abort.signal, async (chunk) => {
         framer.push(chunk, frames);
-        await submitSlices(false);
+        await addFrames();
         return failed === undefined;
       });
       if (failed === undefined) {
         framer.end(frames);
-        await submitSlices(true);
+        await addFrames();
+        if (builder.frames > 0 && failed === undefined) await submitSlice();
       }
       clearTimeout(timer);
       timer = undefined;
@@ -378,11 +388,6 @@ function tooLarge(maxBodyBytes: number): HttpFailure {
 /** `type/subtype`, lower case, parameters dropped. */
 function mediaType(header: string | undefined): string {
   return (header ?? "").split(";", 1)[0]!.trim().toLowerCase();
-}
-
-/** A frame's text length, for the slice's byte bound. */
-function frameSize(frame: Frame): number {
-  return frame.kind === "oversize" ? frame.head.length : frame.text.length;
 }
 
 /**
