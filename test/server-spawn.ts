@@ -1,7 +1,7 @@
 /**
  * @module test/server-spawn
  * `tanium-ecs serve` as a child process (through tsx, no build needed), HTTP only on 127.0.0.1
- * port 0, its data in a temporary folder: for what only a process shows (resident memory, exit on
+ * port 0 (found in its info log, so keep the log level at info), its data in a temporary folder: for what only a process shows (resident memory, exit on
  * SIGTERM). It reports its peak RSS on exit (bench/report-rss.mjs).
  */
 import { spawn, type ChildProcess } from "node:child_process";
