@@ -62,10 +62,15 @@ describe("JsonBodyFramer", () => {
       fc.integer({ min: 0, max: 255 }),
     );
     fc.assert(
-      fc.property(fc.array(byte, { maxLength: 300 }), cutsArb, fc.integer({ min: 1, max: 64 }), (body, cuts, max) => {
-        const input = Uint8Array.from(body);
-        assert.deepEqual(frames(splitAt(input, cuts), max), frames([input], max));
-      }),
+      fc.property(
+        fc.array(byte, { maxLength: 300 }),
+        cutsArb,
+        fc.integer({ min: 1, max: 64 }),
+        (body, cuts, max) => {
+          const input = Uint8Array.from(body);
+          assert.deepEqual(frames(splitAt(input, cuts), max), frames([input], max));
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -93,13 +98,17 @@ describe("JsonBodyFramer", () => {
 
   it("gives back one pretty-printed object whole under any split", () => {
     fc.assert(
-      fc.property(fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 3 })), cutsArb, (object, cuts) => {
-        const source = JSON.stringify(object, null, 2);
-        const out = frames(splitAt(Buffer.from(source), cuts));
-        assert.equal(out.length, 1);
-        assert.equal(out[0]!.kind, "line");
-        if (out[0]!.kind === "line") assert.deepEqual(JSON.parse(out[0]!.text), JSON.parse(source));
-      }),
+      fc.property(
+        fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 3 })),
+        cutsArb,
+        (object, cuts) => {
+          const source = JSON.stringify(object, null, 2);
+          const out = frames(splitAt(Buffer.from(source), cuts));
+          assert.equal(out.length, 1);
+          assert.equal(out[0]!.kind, "line");
+          if (out[0]!.kind === "line") assert.deepEqual(JSON.parse(out[0]!.text), JSON.parse(source));
+        },
+      ),
     );
   });
 });

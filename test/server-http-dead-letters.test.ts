@@ -58,7 +58,9 @@ describe("repeated dead letters over HTTP", () => {
     const result = await server.handle.store.replay!();
     assert.equal(result.replayed, 0);
     assert.ok(result.stillFailing >= 2);
-    const rows = await server.handle.store.query(`SELECT count FROM dead_letters WHERE original = 'junk flood line'`);
+    const rows = await server.handle.store.query(
+      `SELECT count FROM dead_letters WHERE original = 'junk flood line'`,
+    );
     assert.deepEqual(rows.rows, [[40_005]]);
   });
 
@@ -88,7 +90,9 @@ describe("dead_letters schema migration", () => {
       // The layout of schema 1, written by the release before the count.
       const instance = await DuckDBInstance.create(join(dir, DATABASE_FILE));
       const connection = await instance.connect();
-      await connection.run(`CREATE TABLE schema_info (version INTEGER NOT NULL); INSERT INTO schema_info VALUES (1)`);
+      await connection.run(
+        `CREATE TABLE schema_info (version INTEGER NOT NULL); INSERT INTO schema_info VALUES (1)`,
+      );
       await connection.run(
         `CREATE TABLE dead_letters (id VARCHAR PRIMARY KEY, code VARCHAR NOT NULL, message VARCHAR,
            original VARCHAR NOT NULL, input VARCHAR, received_at TIMESTAMPTZ)`,
@@ -101,9 +105,16 @@ describe("dead_letters schema migration", () => {
 
       const store = await stores.duckdb({ dataDir: dir });
       try {
-        assert.deepEqual((await store.query(`SELECT original, count FROM dead_letters`)).rows, [["old junk", 1]]);
+        assert.deepEqual((await store.query(`SELECT original, count FROM dead_letters`)).rows, [
+          ["old junk", 1],
+        ]);
         assert.deepEqual((await store.query(`SELECT max(version) FROM schema_info`)).rows, [[2]]);
-        const letter = { code: "ERR_JSON_SYNTAX", message: "m", input: "http", receivedAt: "2026-01-02T00:00:00Z" };
+        const letter = {
+          code: "ERR_JSON_SYNTAX",
+          message: "m",
+          input: "http",
+          receivedAt: "2026-01-02T00:00:00Z",
+        };
         await store.write({
           docs: [],
           deadLetters: [

@@ -8,7 +8,14 @@ import assert from "node:assert/strict";
 import { request } from "node:http";
 import { connect } from "node:net";
 import type { EventStore } from "../src/store/store.ts";
-import { eventLines, eventually, scalar, slowStore, startTestServer, type TestServer } from "./server-helpers.ts";
+import {
+  eventLines,
+  eventually,
+  scalar,
+  slowStore,
+  startTestServer,
+  type TestServer,
+} from "./server-helpers.ts";
 
 const NDJSON = { "content-type": "application/x-ndjson" };
 
@@ -22,7 +29,9 @@ async function post(
   return { status: response.status, headers: response.headers, body: JSON.parse(text) as unknown };
 }
 
-async function health(server: TestServer): Promise<{ status: number; text: string; body: { status: string } }> {
+async function health(
+  server: TestServer,
+): Promise<{ status: number; text: string; body: { status: string } }> {
   const response = await fetch(`${server.url}/healthz`);
   const text = await response.text();
   return { status: response.status, text, body: JSON.parse(text) as { status: string } };
@@ -109,7 +118,11 @@ describe("HTTP bodies in slices", () => {
 
   it("refuses a body 503 ERR_BUSY when the bodies being read would exceed the queue's byte cap", async () => {
     const server = await startTestServer({ "queue-max-bytes": "100000", "max-body-bytes": "60000" });
-    const held = slowPost(server, { ...NDJSON, "transfer-encoding": "chunked" }, `${eventLines(1, "held")[0]}\n`);
+    const held = slowPost(
+      server,
+      { ...NDJSON, "transfer-encoding": "chunked" },
+      `${eventLines(1, "held")[0]}\n`,
+    );
     try {
       // The held body (size unknown) reserves the body cap, 60,000 of 100,000 bytes.
       await eventually(async () => {
@@ -117,7 +130,9 @@ describe("HTTP bodies in slices", () => {
           ...NDJSON,
           "content-encoding": "gzip",
         }).catch(() => undefined);
-        return refused?.status === 503 && (refused.body as { error: { code: string } }).error.code === "ERR_BUSY";
+        return (
+          refused?.status === 503 && (refused.body as { error: { code: string } }).error.code === "ERR_BUSY"
+        );
       });
       // A small body of known length still fits.
       const small = await post(server, eventLines(2, "small").join("\n"), NDJSON);
@@ -134,7 +149,11 @@ describe("HTTP timeouts", () => {
     const server = await startTestServer({ "body-timeout": "1" });
     try {
       const start = Date.now();
-      const slow = slowPost(server, { ...NDJSON, "content-length": "100000" }, `${eventLines(1, "slow")[0]}\n`);
+      const slow = slowPost(
+        server,
+        { ...NDJSON, "content-length": "100000" },
+        `${eventLines(1, "slow")[0]}\n`,
+      );
       const answer = await slow.answered;
       const waited = Date.now() - start;
       assert.equal(answer.status, 408);

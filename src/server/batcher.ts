@@ -197,8 +197,7 @@ export class Intake {
   async #write(batch: Waiting[], frames: number): Promise<void> {
     this.#inFlight++;
     const docs = batch.length === 1 ? batch[0]!.submission.docs : batch.flatMap((w) => w.submission.docs);
-    const deadLetters =
-      batch.length === 1 ? batch[0]!.submission.deadLetters : mergeDeadLetters(batch);
+    const deadLetters = batch.length === 1 ? batch[0]!.submission.deadLetters : mergeDeadLetters(batch);
     const storeBatch: StoreBatch = { docs, deadLetters };
     const stopTimer = this.#metrics.batchCommitSeconds.startTimer();
     try {

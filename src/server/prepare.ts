@@ -67,7 +67,9 @@ export class SubmissionBuilder {
   #deadLetters: DeadLetterRow[] = [];
   /** Repeat counts by index into `#deadLetters`, applied by `take` (rows are immutable). */
   #counts: number[] = [];
-  #seen = new Map<string, { doc: StoredDoc; unmapped: number } | number>();
+  /** Results by line text, and dead-letter rows of framing errors by code and text. */
+  #seenLines = new Map<string, { doc: StoredDoc; unmapped: number } | number>();
+  #seenErrors = new Map<string, number>();
   #bytes = 0;
   #unmapped = 0;
   /** Frames added since the last `take`. */
@@ -88,9 +90,12 @@ export class SubmissionBuilder {
     this.frames++;
     const { receivedAt, maxLineBytes } = this.#options;
     if (frame.kind === "line") {
-      // Keys: `l:` a line's text, `e:` a framing error's code and text (never the same key).
-      const key = `l:${frame.text}`;
-      if (this.#repeat(key)) return;
+      // Keyed by the text itself: no key string is built per frame of a flood.
+      const before = this.#seenLines.get(frame.text);
+      if (before !== undefined) {
+        this.#repeat(before);
+        return;
+      }
       this.normalized++;
       const result = normalize(frame.text, { receivedAt, maxBytes: maxLineBytes });
       if (result.ok) {
@@ -98,18 +103,17 @@ export class SubmissionBuilder {
         this.#bytes += doc.json.length;
         this.#docs.push(doc);
         this.#unmapped += result.unmapped.length;
-        this.#seen.set(key, { doc, unmapped: result.unmapped.length });
+        this.#seenLines.set(frame.text, { doc, unmapped: result.unmapped.length });
       } else {
-        this.#dead(key, result.error.code, result.error.message, frame.text);
+        this.#seenLines.set(frame.text, this.#deadLetters.length);
+        this.#dead(result.error.code, result.error.message, frame.text);
       }
     } else if (frame.kind === "oversize") {
       const error = oversizeError(frame, maxLineBytes);
-      const key = `e:${error.code}:${frame.head}`;
-      if (!this.#repeat(key)) this.#dead(key, error.code, error.message, frame.head);
+      this.#deadError(error.code, error.message, frame.head);
     } else {
       const code = this.#options.errorCode ?? "ERR_JSON_SYNTAX";
-      const key = `e:${code}:${frame.text}`;
-      if (!this.#repeat(key)) this.#dead(key, code, frame.message, frame.text);
+      this.#deadError(code, frame.message, frame.text);
     }
   }
 
@@ -130,7 +134,8 @@ export class SubmissionBuilder {
     this.#docs = [];
     this.#deadLetters = [];
     this.#counts = [];
-    this.#seen = new Map();
+    this.#seenLines = new Map();
+    this.#seenErrors = new Map();
     this.#bytes = 0;
     this.#unmapped = 0;
     this.frames = 0;
@@ -138,22 +143,36 @@ export class SubmissionBuilder {
     return submission;
   }
 
-  #dead(key: string, code: string, message: string, original: string): void {
+  /** A framing error (oversize, broken structure), counted when its code and text repeat. */
+  #deadError(code: string, message: string, original: string): void {
+    const key = `${code}:${original}`;
+    const before = this.#seenErrors.get(key);
+    if (before !== undefined) {
+      this.#repeat(before);
+      return;
+    }
+    this.#seenErrors.set(key, this.#deadLetters.length);
+    this.#dead(code, message, original);
+  }
+
+  #dead(code: string, message: string, original: string): void {
     this.#bytes += original.length + message.length;
-    this.#seen.set(key, this.#deadLetters.length);
-    this.#deadLetters.push({ code, message, original, input: this.#options.input, receivedAt: this.#options.receivedAt });
+    this.#deadLetters.push({
+      code,
+      message,
+      original,
+      input: this.#options.input,
+      receivedAt: this.#options.receivedAt,
+    });
     this.#counts.push(1);
   }
 
-  #repeat(key: string): boolean {
-    const before = this.#seen.get(key);
-    if (before === undefined) return false;
+  #repeat(before: { doc: StoredDoc; unmapped: number } | number): void {
     if (typeof before === "number") this.#counts[before]!++;
     else {
       this.#docs.push(before.doc);
       this.#unmapped += before.unmapped;
     }
-    return true;
   }
 }
 

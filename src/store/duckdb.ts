@@ -389,12 +389,13 @@ export class DuckDbEventStore implements EventStore {
     const docs = stageDocs(batch.docs);
     const letters = batch.deadLetters;
     return this.exclusive(async (writer) => {
-      let inserted = 0;
+      let deadLetters = 0;
+      for (const row of letters) deadLetters += row.count ?? 1;
       let redelivered = false;
       for (let attempt = 1; ; attempt++) {
         try {
-          inserted = await this.commitBatch(writer, docs, letters, redelivered);
-          break;
+          const inserted = await this.commitBatch(writer, docs, letters, redelivered);
+          return { inserted, duplicates: batch.docs.length - inserted, deadLetters };
         } catch (err) {
           // Rare (a sender resent what was stored, or the other writer committed the same id
           // first): the whole batch again, skipping what is stored.
@@ -408,7 +409,6 @@ export class DuckDbEventStore implements EventStore {
           throw err;
         }
       }
-      return { inserted, duplicates: batch.docs.length - inserted, deadLetters: letters.length };
     });
   }
 
