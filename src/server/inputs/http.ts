@@ -463,6 +463,10 @@ async function readBody(
   } catch (err) {
     if (err instanceof HttpFailure) throw err;
     const code = (err as { code?: unknown }).code;
+    // The sender hung up mid-body: nobody reads the answer, and it is no server fault to log.
+    if (code === "ECONNRESET" || code === "ERR_STREAM_PREMATURE_CLOSE") {
+      throw new HttpFailure(400, "ERR_CLIENT_ABORTED", "The connection closed before the body ended.");
+    }
     if (typeof code === "string" && code.startsWith("Z_")) {
       throw new HttpFailure(
         400,
