@@ -150,3 +150,5 @@ async function main(): Promise<void> {
 await main();
 // 4. The intake server under a loopback load, next to the command (bench/server.ts).
 await (await import("./server.ts")).serverBench();
+// 5. Hostile HTTP load: peak RSS and /healthz latency (bench/overload.ts).
+await (await import("./overload.ts")).overloadBench();

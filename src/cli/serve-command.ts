@@ -64,7 +64,7 @@ const FLAGS: readonly [ConfigKey, string, string][] = [
   [
     "drain-timeout",
     "<seconds>",
-    `on SIGTERM, time to read what was sent and commit it (default ${DEFAULTS["drain-timeout"]})`,
+    `on SIGTERM, how long requests in flight and what TCP senders already sent may take before the stop closes them (default ${DEFAULTS["drain-timeout"]})`,
   ],
   [
     "max-connections-per-source",
@@ -75,6 +75,16 @@ const FLAGS: readonly [ConfigKey, string, string][] = [
     "udp-receive-buffer",
     "<bytes>",
     `UDP socket receive buffer, capped by net.core.rmem_max (default ${DEFAULTS["udp-receive-buffer"]})`,
+  ],
+  [
+    "body-timeout",
+    "<seconds>",
+    `answer 408 to an HTTP body not received within this long (default ${DEFAULTS["body-timeout"]})`,
+  ],
+  [
+    "header-timeout",
+    "<seconds>",
+    `close an HTTP connection whose request headers take longer (default ${DEFAULTS["header-timeout"]})`,
   ],
   ["log-level", "<level>", "fatal, error, warn, info, debug, trace or silent (default info)"],
   [

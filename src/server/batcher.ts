@@ -7,16 +7,18 @@
  * after its first item, whichever comes first. A submitter's promise resolves only once
  * the batch holding its items is committed: that is what HTTP acknowledges.
  *
- * The queue counts what is received and not yet committed (waiting or being written), in items
- * and in bytes. Past either cap it is `full`, and each input reacts in its own way: HTTP answers
+ * The queue counts what is received and not yet committed (waiting or being written), in frames
+ * (every frame, a repeated dead letter included, though repeats are stored as one counted row)
+ * and in bytes of held text; batches are cut by rows, what a transaction really writes. Past either cap it is `full`, and each input reacts in its own way: HTTP answers
  * 503 + Retry-After, TCP stops reading its sockets until there is room (the sender's TCP window
  * fills: back-pressure, nothing dropped), UDP drops the datagram and counts it (UDP has no way to
  * slow a sender down). Submissions already accepted are never dropped, so the queue can go past
- * its cap by what the inputs had in hand when it filled (one body, one read per connection).
+ * its cap by what the inputs had in hand when it filled (one HTTP body slice, one read per
+ * connection). The outcome of the last commit is kept, for a health check that tells the truth.
  */
-import type { EventStore, StoreBatch } from "../store/store.ts";
+import type { DeadLetterRow, EventStore, StoreBatch } from "../store/store.ts";
 import type { ServerMetrics } from "./metrics.ts";
-import type { Submission } from "./prepare.ts";
+import { deadLetterCount, type Submission } from "./prepare.ts";
 
 export interface IntakeOptions {
   /** Items (documents + dead letters) per batch; a larger submission is one batch of its own. */
@@ -40,9 +42,21 @@ export interface Committed {
   readonly deadLetters: number;
 }
 
+/** The last commit's outcome, for /healthz. */
+export interface CommitState {
+  readonly ok: boolean;
+  /** When it ended (ms since the epoch); 0 before any commit. */
+  readonly at: number;
+  /** The failure's message, for the log (it may name files: /healthz does not show it). */
+  readonly error?: string;
+}
+
 interface Waiting {
   readonly submission: Submission;
+  /** Rows (documents + distinct dead letters): what a batch is cut by. */
   readonly items: number;
+  /** Frames: what the queue's depth counts. */
+  readonly frames: number;
   readonly resolve: (value: Committed) => void;
   readonly reject: (reason: unknown) => void;
 }
@@ -62,6 +76,7 @@ export class Intake {
   readonly #roomListeners = new Set<() => void>();
   readonly #idleListeners = new Set<() => void>();
   #draining = false;
+  #lastCommit: CommitState = { ok: true, at: 0 };
 
   constructor(store: EventStore, metrics: ServerMetrics, options: IntakeOptions) {
     this.#store = store;
@@ -74,9 +89,43 @@ export class Intake {
     return this.#depth;
   }
 
+  /** Bytes of text received and not yet committed. */
+  get depthBytes(): number {
+    return this.#depthBytes;
+  }
+
+  /** The queue's byte cap. */
+  get maxBytes(): number {
+    return this.#options.queueMaxBytes;
+  }
+
   /** Whether new intake must wait (TCP), be refused (HTTP) or be dropped (UDP). */
   get full(): boolean {
     return this.#depth >= this.#options.queueMax || this.#depthBytes >= this.#options.queueMaxBytes;
+  }
+
+  /** The outcome of the last commit (ok until one fails; ok again once one succeeds). */
+  get lastCommit(): CommitState {
+    return this.#lastCommit;
+  }
+
+  /** Resolves once the queue is not full (at once if it is not); rejects when `signal` aborts. */
+  room(signal?: AbortSignal): Promise<void> {
+    if (!this.full) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        unsubscribe();
+        reject(signal?.reason);
+      };
+      const unsubscribe = this.onRoom(() => {
+        if (this.full) return;
+        unsubscribe();
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      });
+      if (signal?.aborted === true) onAbort();
+      else signal?.addEventListener("abort", onAbort, { once: true });
+    });
   }
 
   /** Calls `listener` each time the queue goes from full to not full; returns the unsubscribe. */
@@ -89,10 +138,11 @@ export class Intake {
   submit(submission: Submission): Promise<Committed> {
     const items = submission.docs.length + submission.deadLetters.length;
     if (items === 0) return Promise.resolve({ accepted: 0, deadLetters: 0 });
+    const frames = Math.max(submission.frames, items);
     return new Promise<Committed>((resolve, reject) => {
-      this.#waiting.push({ submission, items, resolve, reject });
+      this.#waiting.push({ submission, items, frames, resolve, reject });
       this.#waitingItems += items;
-      this.#depth += items;
+      this.#depth += frames;
       this.#depthBytes += submission.bytes;
       this.#metrics.queueDepth.set(this.#depth);
       // Group commit: an idle store gets the submission at once (waiting would only add latency);
@@ -138,34 +188,41 @@ export class Intake {
       }
       const batch = this.#waiting.splice(0, take);
       this.#waitingItems -= items;
-      void this.#write(batch, items);
+      let frames = 0;
+      for (const w of batch) frames += w.frames;
+      void this.#write(batch, frames);
     }
   }
 
-  async #write(batch: Waiting[], items: number): Promise<void> {
+  async #write(batch: Waiting[], frames: number): Promise<void> {
     this.#inFlight++;
     const docs = batch.length === 1 ? batch[0]!.submission.docs : batch.flatMap((w) => w.submission.docs);
-    const deadLetters =
-      batch.length === 1 ? batch[0]!.submission.deadLetters : batch.flatMap((w) => w.submission.deadLetters);
+    const deadLetters = batch.length === 1 ? batch[0]!.submission.deadLetters : mergeDeadLetters(batch);
     const storeBatch: StoreBatch = { docs, deadLetters };
     const stopTimer = this.#metrics.batchCommitSeconds.startTimer();
     try {
       await this.#store.write(storeBatch);
       stopTimer();
       this.#metrics.documents.inc(docs.length);
-      for (const row of deadLetters) this.#metrics.deadLetters.inc({ code: row.code });
+      for (const row of deadLetters) this.#metrics.deadLetters.inc({ code: row.code }, row.count ?? 1);
       let unmapped = 0;
       for (const w of batch) unmapped += w.submission.unmappedKeys;
       if (unmapped > 0) this.#metrics.unmappedKeys.inc(unmapped);
+      this.#lastCommit = { ok: true, at: Date.now() };
       for (const w of batch) {
-        w.resolve({ accepted: w.submission.docs.length, deadLetters: w.submission.deadLetters.length });
+        w.resolve({ accepted: w.submission.docs.length, deadLetters: deadLetterCount(w.submission) });
       }
     } catch (err) {
+      this.#lastCommit = {
+        ok: false,
+        at: Date.now(),
+        error: err instanceof Error ? err.message : String(err),
+      };
       for (const w of batch) w.reject(err);
     } finally {
       const wasFull = this.full;
       this.#inFlight--;
-      this.#depth -= items;
+      this.#depth -= frames;
       for (const w of batch) this.#depthBytes -= w.submission.bytes;
       this.#metrics.queueDepth.set(this.#depth);
       // What waited for a free slot goes now: under load, batches form while the store commits.
@@ -177,4 +234,26 @@ export class Intake {
       }
     }
   }
+}
+
+/**
+ * The dead letters of several submissions, one row per original text (the store's key), counts
+ * summed: slices of one flood, or several senders of the same junk, cost one row per batch.
+ */
+function mergeDeadLetters(batch: readonly Waiting[]): DeadLetterRow[] {
+  const rows: DeadLetterRow[] = [];
+  const at = new Map<string, number>();
+  for (const w of batch) {
+    for (const row of w.submission.deadLetters) {
+      const i = at.get(row.original);
+      if (i === undefined) {
+        at.set(row.original, rows.length);
+        rows.push(row);
+      } else {
+        const first = rows[i]!;
+        rows[i] = { ...first, count: (first.count ?? 1) + (row.count ?? 1) };
+      }
+    }
+  }
+  return rows;
 }

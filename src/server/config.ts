@@ -54,6 +54,10 @@ export interface ServerConfig {
   readonly maxConnectionsPerSource: number;
   /** SO_RCVBUF asked for the UDP socket, bytes (the kernel caps it at net.core.rmem_max). */
   readonly udpReceiveBuffer: number;
+  /** Seconds an HTTP request body may take to arrive before it is answered 408. */
+  readonly bodyTimeout: number;
+  /** Seconds an HTTP client may take to send its request headers. */
+  readonly headerTimeout: number;
   readonly logLevel: string;
   /** Seconds a statement of `/api/query` may run before it is cancelled. */
   readonly queryTimeout: number;
@@ -85,6 +89,8 @@ const KEYS = [
   "drain-timeout",
   "max-connections-per-source",
   "udp-receive-buffer",
+  "body-timeout",
+  "header-timeout",
   "log-level",
   "query-token",
   "query-timeout",
@@ -110,6 +116,8 @@ export const DEFAULTS = {
   "drain-timeout": 10,
   "max-connections-per-source": 32,
   "udp-receive-buffer": 8 * 1024 * 1024,
+  "body-timeout": 60,
+  "header-timeout": 10,
   "log-level": "info",
   "query-timeout": 30,
   "max-exports": 2,
@@ -281,6 +289,8 @@ export function resolveConfig(sources: ConfigSources): ServerConfig {
     udpReceiveBuffer: int("udp-receive-buffer", 4096, 1024 * 1024 * 1024),
     tlsCa: str("tls-ca"),
     allow: allowList(),
+    bodyTimeout: int("body-timeout", 1, 24 * 3600),
+    headerTimeout: int("header-timeout", 1, 3600),
     logLevel,
     queryToken: str("query-token"),
     queryTimeout: int("query-timeout", 1, 24 * 3600),

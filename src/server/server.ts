@@ -2,7 +2,8 @@
  * @module server/server
  * `startServer(config)`: opens the store, starts each configured input on the shared intake queue
  * and returns a handle. `close()` is the graceful stop: inputs stop accepting (HTTP requests in
- * flight still get their answer), the queue is written out, the store is closed.
+ * flight still get their answer, for `drainTimeout` seconds at most), the queue is written out,
+ * the store is closed.
  */
 import { readFileSync } from "node:fs";
 import { stores } from "../store/index.ts";
@@ -103,6 +104,9 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
             tls,
             maxBodyBytes: config.maxBodyBytes,
             draining: () => draining,
+            bodyTimeoutMs: config.bodyTimeout * 1000,
+            headerTimeoutMs: config.headerTimeout * 1000,
+            drainTimeoutMs: config.drainTimeout * 1000,
           },
           context,
         ),

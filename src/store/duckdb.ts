@@ -5,8 +5,10 @@
  * - `events`: the typed columns of `columns.ts` plus the whole document as JSON in `doc`;
  *   `event.id` is the primary key, so a redelivered event is stored once.
  * - `dead_letters`: lines that did not normalize, keyed by a hash of their original text, so the
- *   same bad line delivered again (by a retrying sender, on any connection) is kept once.
- * - `schema_info`: the schema version, so a later version can migrate an existing file.
+ *   same bad line delivered again (by a retrying sender, on any connection, a flood of one junk
+ *   line) is kept once; `count` says how many times it arrived.
+ * - `schema_info`: the schema version, so a later version can migrate an existing file
+ *   (2 added `dead_letters.count`).
  *
  * Writes take one of `WRITERS` connections each, one transaction per batch: each document's key
  * and JSON text are appended to a connection-local staging table (the appender is DuckDB's fast
@@ -32,6 +34,7 @@ import {
   DuckDBDataChunk,
   DuckDBInstance,
   DuckDBVarCharType,
+  INTEGER,
   LIST,
   TIMESTAMPTZ,
   VARCHAR,
@@ -61,7 +64,7 @@ import {
 } from "./store.ts";
 
 /** Bumped when the layout changes in a way `migrate` must handle; added columns need no bump. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 export const DATABASE_FILE = "events.duckdb";
 export const DEFAULT_MAX_ROWS = 10_000;
 /** Time limit of a user's statement, in ms, unless `queryTimeoutMs` or the query says otherwise. */
@@ -234,9 +237,16 @@ const EVENTS_COLUMNS_SQL = EVENT_COLUMNS.map((c) => quoteIdent(c.name)).join(", 
 /** Skips an `event.id` already stored; the fast path leaves it out (see `commitBatch`). */
 const ON_CONFLICT = "ON CONFLICT DO NOTHING";
 
-const INSERT_DEAD_LETTERS_SQL = `INSERT INTO dead_letters
-  SELECT id, code, message, original, input, TRY_CAST(received_at AS TIMESTAMPTZ)
-  FROM staging_dead_letters ON CONFLICT DO NOTHING`;
+/**
+ * One row per text (the staging rows of a batch may repeat one: two submissions, or bodies, sent
+ * the same line); a text stored before keeps its first reason and receive time and adds to its
+ * count.
+ */
+const INSERT_DEAD_LETTERS_SQL = `INSERT INTO dead_letters (id, code, message, original, input, received_at, count)
+  SELECT id, first(code), first(message), first(original), first(input),
+    TRY_CAST(first(received_at) AS TIMESTAMPTZ), sum(count)
+  FROM staging_dead_letters GROUP BY id
+  ON CONFLICT (id) DO UPDATE SET count = dead_letters.count + excluded.count`;
 
 /**
  * The json_transform structure of the typed columns: nested like the ECS document, each value as
@@ -311,12 +321,17 @@ async function createSchema(connection: DuckDBConnection): Promise<void> {
   await connection.run(
     `CREATE TABLE IF NOT EXISTS dead_letters (
        id VARCHAR PRIMARY KEY, code VARCHAR NOT NULL, message VARCHAR, original VARCHAR NOT NULL,
-       input VARCHAR, received_at TIMESTAMPTZ)`,
+       input VARCHAR, received_at TIMESTAMPTZ, count BIGINT NOT NULL DEFAULT 1)`,
   );
   // The enrichment stage's memory of hosts (a table added later needs no version bump).
   await connection.run(
     `CREATE TABLE IF NOT EXISTS hosts (key VARCHAR PRIMARY KEY, os JSON NOT NULL, seen_at VARCHAR)`,
   );
+  if (version === 1) {
+    // Schema 1 had no count: each of its dead letters arrived at least once.
+    await connection.run(`ALTER TABLE dead_letters ADD COLUMN IF NOT EXISTS count BIGINT DEFAULT 1`);
+    await connection.run(`UPDATE schema_info SET version = ${SCHEMA_VERSION}`);
+  }
   // A column added to columns.ts since the file was created: added empty (its values are in `doc`).
   const existing = await connection.runAndReadAll(
     `SELECT column_name FROM duckdb_columns() WHERE table_name = 'events' AND schema_name = 'main'`,
@@ -346,13 +361,21 @@ async function createStaging(connection: DuckDBConnection): Promise<void> {
   await connection.run(`CREATE TEMP TABLE staging_events (id VARCHAR, doc JSON)`);
   await connection.run(
     `CREATE TEMP TABLE staging_dead_letters (id VARCHAR, code VARCHAR, message VARCHAR,
-       original VARCHAR, input VARCHAR, received_at VARCHAR)`,
+       original VARCHAR, input VARCHAR, received_at VARCHAR, count INTEGER)`,
   );
 }
 
 /** The staging columns' types: `id`, `doc`. */
 const EVENT_TYPES: readonly DuckDBType[] = [VARCHAR, DuckDBVarCharType.create("JSON")];
-const DEAD_LETTER_TYPES: readonly DuckDBType[] = [VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR];
+const DEAD_LETTER_TYPES: readonly DuckDBType[] = [
+  VARCHAR,
+  VARCHAR,
+  VARCHAR,
+  VARCHAR,
+  VARCHAR,
+  VARCHAR,
+  INTEGER,
+];
 
 /**
  * A batch of documents as the staging table's columns (`id`, `doc`), row `i` of each column
@@ -375,6 +398,14 @@ function stageDocs(docs: readonly StoredDoc[]): StagedDocs {
     json.push(d.json);
   }
   return { rows: ids.length, columns: [ids, json] };
+}
+
+/** Retries of a batch that lost a write-write conflict on a dead letter's count. */
+const MAX_CONFLICT_RETRIES = 8;
+
+/** DuckDB's refusal of a second concurrent update of one row. */
+function isWriteConflict(err: unknown): boolean {
+  return err instanceof Error && /conflict/i.test(err.message) && !isDuplicateKey(err);
 }
 
 /** A DuckDB error raised by a key already stored: the batch holds a redelivered event. */
@@ -450,16 +481,26 @@ export class DuckDbEventStore implements EventStore {
     const docs = stageDocs(batch.docs);
     const letters = batch.deadLetters;
     return this.exclusive(async (writer) => {
-      let inserted: number;
-      try {
-        inserted = await this.commitBatch(writer, docs, letters, false);
-      } catch (err) {
-        // Rare (a sender resent what was stored, or the other writer committed the same id
-        // first): the whole batch again, skipping what is stored.
-        if (!isDuplicateKey(err)) throw err;
-        inserted = await this.commitBatch(writer, docs, letters, true);
+      let deadLetters = 0;
+      for (const row of letters) deadLetters += row.count ?? 1;
+      let redelivered = false;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const inserted = await this.commitBatch(writer, docs, letters, redelivered);
+          return { inserted, duplicates: batch.docs.length - inserted, deadLetters };
+        } catch (err) {
+          // Rare (a sender resent what was stored, or the other writer committed the same id
+          // first): the whole batch again, skipping what is stored.
+          if (isDuplicateKey(err) && !redelivered) {
+            redelivered = true;
+            continue;
+          }
+          // Both writers counting the same dead letter at once: DuckDB refuses the second
+          // update of that row (optimistic concurrency); the batch rolled back, so run it again.
+          if (isWriteConflict(err) && attempt < MAX_CONFLICT_RETRIES) continue;
+          throw err;
+        }
       }
-      return { inserted, duplicates: batch.docs.length - inserted, deadLetters: letters.length };
     });
   }
 
@@ -493,6 +534,7 @@ export class DuckDbEventStore implements EventStore {
           letters.map((r) => r.original),
           letters.map((r) => r.input),
           letters.map((r) => r.receivedAt),
+          letters.map((r) => r.count ?? 1),
         ]);
         statements.push(INSERT_DEAD_LETTERS_SQL, "DELETE FROM staging_dead_letters");
       }

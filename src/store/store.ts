@@ -23,6 +23,8 @@ export interface DeadLetterRow {
   readonly input: string;
   /** ISO-8601 UTC. */
   readonly receivedAt: string;
+  /** How many times this same text arrived in the batch (1 when absent): stored once, counted. */
+  readonly count?: number;
 }
 
 /**

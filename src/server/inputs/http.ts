@@ -1,25 +1,31 @@
 /**
  * @module server/inputs/http
  * The HTTP input (fastify), for Tanium Connect HTTP destinations and scripts:
- * - `POST /ingest`: `application/json` (one array of events or one event), `application/x-ndjson`
- *   or `text/plain` (one event per line); `Content-Encoding: gzip` or `deflate`, decompressed as a
- *   stream with the body cap applied to the decompressed bytes (a gzip bomb costs at most the cap).
- *   `200 {"accepted", "dead_letters"}` only once the batch is committed; 401, 413, 415, 503
- *   (+ Retry-After) with `{"error": {"code", "message"}}`.
- * - `GET /healthz` (no auth), `GET /metrics` (Prometheus text, no auth: it holds counts, no data).
+ * - `POST /ingest`: `application/json` (one array of events, one event, or JSON lines),
+ *   `application/x-ndjson` or `text/plain` (one event per line); `Content-Encoding: gzip` or
+ *   `deflate`, decompressed as a stream with the body cap applied to the decompressed bytes.
+ *   The body is framed as it arrives and handed to the queue in bounded slices (the event loop
+ *   yields between them, and a slice waits while the queue is full), so no body, however large or
+ *   however well it compresses, holds more than a slice or blocks the loop.
+ *   `200 {"accepted", "dead_letters"}` only once every slice is committed; 400, 401, 408, 413,
+ *   415, 500, 503 (+ Retry-After) with `{"error": {"code", "message"}}`.
+ * - `GET /healthz` (no auth: no paths, no data), `GET /metrics` (Prometheus text, no auth: it
+ *   holds counts, no data).
  * - The store's `/api/*` routes (`server/api.ts`), behind the query token (`/ingest` takes the
  *   ingest token: a sender cannot read, a reader cannot send, unless one token serves both).
  */
 import type { AddressInfo } from "node:net";
 import type { Readable } from "node:stream";
+import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { createGunzip, createInflate } from "node:zlib";
-import fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { JsonBodyFramer, LineFramer, type Frame, type Framer } from "../../framing/index.ts";
 import type { EventStore } from "../../store/store.ts";
 import { apiRoutes, type ApiRoutesOptions } from "../api.ts";
 import { createAuth } from "../auth.ts";
 import { formatAddress } from "../config.ts";
-import { prepare } from "../prepare.ts";
+import type { Committed } from "../batcher.ts";
+import { SubmissionBuilder } from "../prepare.ts";
 import type { Input, InputFactory, ListenOptions, TlsFiles } from "./input.ts";
 
 export interface HttpInputOptions extends ListenOptions {
@@ -38,11 +44,36 @@ export interface HttpInputOptions extends ListenOptions {
   readonly retryAfterSeconds?: number;
   /** True once shutdown began: /healthz then answers 503. */
   readonly draining: () => boolean;
+  /** A body not received within this long is answered 408 (default 60 s). */
+  readonly bodyTimeoutMs?: number;
+  /** Request headers not received within this long close the connection (default 10 s). */
+  readonly headerTimeoutMs?: number;
+  /** `close()` waits this long for requests in flight, then answers them 503 and closes (default 10 s). */
+  readonly drainTimeoutMs?: number;
 }
+
+/**
+ * A slice of a body is queued (and the event loop yields) once it holds this many distinct
+ * normalized texts, frames, or bytes of held text, whichever comes first. 512 recorder events
+ * normalize in about 10 ms here, so /healthz waits at most that long behind a body; a repeat
+ * costs a map lookup only, so a flood of one junk line goes in slices of 16,384 frames (one row).
+ */
+export const SLICE_NORMALIZED = 512;
+/**
+ * Bodies framed and normalized at once; the others wait with their sockets paused. The work is
+ * CPU-bound on one thread, so more would not go faster: it would only keep more chunks' frames
+ * alive across the yields (measured: the old generation grew past 250 MB with 18 bodies at once).
+ */
+const PROCESSING = 2;
+export const SLICE_FRAMES = 16_384;
+export const SLICE_BYTES = 512 * 1024;
 
 const JSON_TYPES = new Set(["application/json"]);
 const LINE_TYPES = new Set(["application/x-ndjson", "application/ndjson", "text/plain"]);
 const ENCODINGS = new Set(["identity", "gzip", "x-gzip", "deflate"]);
+const QUEUE_FULL = "The store is not keeping up; retry later.";
+/** /healthz takes a commit this recent as the store's answer. */
+const RECENT_COMMIT_MS = 10_000;
 
 /** A request refused with a status and a stable code. */
 class HttpFailure extends Error {
@@ -66,19 +97,32 @@ export const http: InputFactory<HttpInputOptions> = async (options, context) => 
   const authorized = createAuth({ token: options.token, tokenHeader: options.tokenHeader });
   const mayQuery = createAuth({ token: options.queryToken, tokenHeader: options.tokenHeader });
 
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? 60_000;
+  const headerTimeoutMs = options.headerTimeoutMs ?? 10_000;
+  const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
+  // Node's own limits, checked every `connectionsCheckingInterval`: headers (slowloris), and the
+  // whole request as a backstop behind the body timer below (which answers with a JSON 408).
+  const requestTimeout = headerTimeoutMs + bodyTimeoutMs + 5_000;
+  const serverTimeouts = {
+    headersTimeout: headerTimeoutMs,
+    requestTimeout,
+    connectionsCheckingInterval: Math.min(1_000, headerTimeoutMs),
+  };
   const settings = {
     logger: false,
     // The /api routes' JSON bodies; /ingest reads its body itself, with its own cap.
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     forceCloseConnections: "idle" as const,
+    requestTimeout,
+    http: serverTimeouts,
   };
   // fastify's types tell the HTTPS instance apart; the routes do not care which it is.
   const app = (options.tls === undefined
     ? fastify(settings)
     : fastify({
         ...settings,
-        https: { cert: options.tls.cert, key: options.tls.key },
+        https: { cert: options.tls.cert, key: options.tls.key, ...serverTimeouts },
       })) as unknown as FastifyInstance;
 
   const fail = (reply: FastifyReply, failure: HttpFailure): FastifyReply => {
@@ -109,19 +153,40 @@ export const http: InputFactory<HttpInputOptions> = async (options, context) => 
     if (closing) reply.header("connection", "close");
   });
 
+  // The truth, cheaply: intake state first (no I/O), then one trivial query. No file system path
+  // and no store message (they may name files): the log has those.
   app.get("/healthz", async (_request, reply) => {
+    const queue = { depth: intake.depth, bytes: intake.depthBytes, full: intake.full };
     if (options.draining()) {
-      return reply.code(503).send({ status: "draining", queue_depth: intake.depth });
+      return reply.code(503).send({ status: "draining", reason: "The server is stopping.", queue });
     }
-    try {
-      await store.query("SELECT 1 AS ok", { maxRows: 1 });
-    } catch (err) {
+    const commit = intake.lastCommit;
+    if (!commit.ok) {
       return reply.code(503).send({
-        status: "store_unavailable",
-        store: { name: store.name, ok: false, error: err instanceof Error ? err.message : String(err) },
+        status: "store_write_failing",
+        reason: "The last commit to the store failed: batches are not being stored.",
+        since: new Date(commit.at).toISOString(),
+        queue,
       });
     }
-    return reply.send({ status: "ok", store: { name: store.name, ok: true }, queue_depth: intake.depth });
+    if (queue.full) {
+      return reply.code(503).send({ status: "queue_full", reason: QUEUE_FULL, queue });
+    }
+    try {
+      // A commit that just succeeded proves more than a query, and under load a query waits
+      // behind the writers' DuckDB threads: only an idle store is asked.
+      if (commit.at < Date.now() - RECENT_COMMIT_MS) await store.query("SELECT 1 AS ok", { maxRows: 1 });
+    } catch (err) {
+      logger.warn({ err }, "health check: the store does not answer");
+      const code = (err as { code?: unknown }).code;
+      return reply.code(503).send({
+        status: "store_unavailable",
+        reason: "The store does not answer queries.",
+        store: { ok: false, code: typeof code === "string" ? code : "ERR_STORE" },
+        queue,
+      });
+    }
+    return reply.send({ status: "ok", store: { ok: true }, queue, queue_depth: intake.depth });
   });
 
   app.get("/metrics", async (_request, reply) =>
@@ -149,6 +214,155 @@ export const http: InputFactory<HttpInputOptions> = async (options, context) => 
     await api.register(apiRoutes(store, options.api));
   });
 
+  /** Bodies being read: what each reserved of the queue's byte cap, and how to stop it. */
+  const reading = new Map<FastifyRequest, { bytes: number; abort: AbortController }>();
+  let reservedBytes = 0;
+  const processing = new Semaphore(PROCESSING);
+
+  const ingestBody = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const abort = new AbortController();
+    let reservation = 0;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const type = mediaType(request.headers["content-type"]);
+      const json = JSON_TYPES.has(type);
+      if (!json && !LINE_TYPES.has(type)) {
+        throw new HttpFailure(
+          415,
+          "ERR_UNSUPPORTED_MEDIA_TYPE",
+          `Content-Type ${type === "" ? "(none)" : type} is not accepted: send application/json, application/x-ndjson or text/plain.`,
+        );
+      }
+      const encoding = (request.headers["content-encoding"] ?? "identity").trim().toLowerCase();
+      if (!ENCODINGS.has(encoding)) {
+        throw new HttpFailure(
+          415,
+          "ERR_UNSUPPORTED_ENCODING",
+          `Content-Encoding ${encoding} is not accepted: send gzip, deflate or none.`,
+        );
+      }
+      if (intake.full) throw new HttpFailure(503, "ERR_QUEUE_FULL", QUEUE_FULL);
+      const declared = Number(request.headers["content-length"]);
+      const known = encoding === "identity" && Number.isSafeInteger(declared) && declared >= 0;
+      if (known && declared > maxBodyBytes) throw tooLarge(maxBodyBytes);
+      // Admission: the bodies being read may together become at most the queue's byte cap (a
+      // compressed or chunked body may become the whole body cap); one body is always let in.
+      const expected = known ? declared : maxBodyBytes;
+      if (reading.size > 0 && reservedBytes + expected > intake.maxBytes) {
+        throw new HttpFailure(503, "ERR_BUSY", "Too many bodies are being received at once; retry later.");
+      }
+      reservation = expected;
+      reservedBytes += reservation;
+      reading.set(request, { bytes: reservation, abort });
+      timer = setTimeout(
+        () =>
+          abort.abort(
+            new HttpFailure(
+              408,
+              "ERR_BODY_TIMEOUT",
+              `The body did not arrive within ${bodyTimeoutMs / 1000} s; send it faster or in smaller batches.`,
+            ),
+          ),
+        bodyTimeoutMs,
+      );
+
+      const receivedAt = new Date().toISOString();
+      const framer: Framer = json
+        ? new JsonBodyFramer({ maxBytes: maxLineBytes })
+        : new LineFramer({ maxBytes: maxLineBytes });
+      let accepted = 0;
+      let deadLetters = 0;
+      let failed: unknown;
+      const commits: Promise<void>[] = [];
+      const frames: Frame[] = [];
+      const builder = new SubmissionBuilder({ input: "http", receivedAt, maxLineBytes });
+      /** Queues what the builder holds as one slice, once there is room. */
+      const submitSlice = async (): Promise<void> => {
+        const submission = builder.take();
+        metrics.received.inc({ input: "http" }, submission.frames);
+        if (intake.full) {
+          // Nothing queued yet: refuse now, the sender keeps the whole body. Otherwise wait for
+          // room (TCP back-pressure on the sender) until the body timer runs out.
+          if (commits.length === 0) throw new HttpFailure(503, "ERR_QUEUE_FULL", QUEUE_FULL);
+          await intake.room(abort.signal);
+        }
+        commits.push(
+          intake.submit(submission).then(
+            (committed: Committed) => {
+              accepted += committed.accepted;
+              deadLetters += committed.deadLetters;
+            },
+            (err: unknown) => {
+              failed ??= err;
+            },
+          ),
+        );
+        // Let /healthz, other bodies and the commits run between slices.
+        await yieldToLoop();
+      };
+      const addFrames = async (): Promise<void> => {
+        for (const frame of frames) {
+          builder.add(frame);
+          if (
+            builder.normalized >= SLICE_NORMALIZED ||
+            builder.frames >= SLICE_FRAMES ||
+            builder.bytes >= SLICE_BYTES
+          ) {
+            await submitSlice();
+            if (failed !== undefined) break;
+          }
+        }
+        frames.length = 0;
+      };
+
+      await readBody(request.raw, encoding, maxBodyBytes, abort.signal, async (chunk) => {
+        await processing.acquire(abort.signal);
+        try {
+          framer.push(chunk, frames);
+          await addFrames();
+        } finally {
+          processing.release();
+        }
+        return failed === undefined;
+      });
+      if (failed === undefined) {
+        await processing.acquire(abort.signal);
+        try {
+          framer.end(frames);
+          await addFrames();
+          if (builder.frames > 0 && failed === undefined) await submitSlice();
+        } finally {
+          processing.release();
+        }
+      }
+      clearTimeout(timer);
+      timer = undefined;
+      await Promise.all(commits);
+      if (failed !== undefined) {
+        logger.error({ err: failed, input: "http" }, "store write failed");
+        throw new HttpFailure(
+          503,
+          "ERR_STORE_WRITE",
+          "The batch could not be stored; nothing is acknowledged (a part may be stored: a retry stores it once), retry later.",
+        );
+      }
+      return await reply.send({ accepted, dead_letters: deadLetters });
+    } catch (err) {
+      const failure =
+        err instanceof HttpFailure ? err : abort.signal.aborted ? abort.signal.reason : undefined;
+      if (!(failure instanceof HttpFailure)) throw err;
+      // The rest of a refused body may be unread: closing is cheaper than draining it.
+      reply.header("connection", "close");
+      return fail(reply, failure);
+    } finally {
+      clearTimeout(timer);
+      if (reading.get(request)?.abort === abort) {
+        reading.delete(request);
+        reservedBytes -= reservation;
+      }
+    }
+  };
+
   await app.register(async (authed) => {
     authed.addHook("onRequest", async (request, reply) => {
       if (!authorized(request.headers)) return unauthorized(reply, "ingest");
@@ -159,62 +373,7 @@ export const http: InputFactory<HttpInputOptions> = async (options, context) => 
       ingest.removeAllContentTypeParsers();
       ingest.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
 
-      ingest.post("/ingest", async (request, reply) => {
-        try {
-          const type = mediaType(request.headers["content-type"]);
-          const json = JSON_TYPES.has(type);
-          if (!json && !LINE_TYPES.has(type)) {
-            throw new HttpFailure(
-              415,
-              "ERR_UNSUPPORTED_MEDIA_TYPE",
-              `Content-Type ${type === "" ? "(none)" : type} is not accepted: send application/json, application/x-ndjson or text/plain.`,
-            );
-          }
-          const encoding = (request.headers["content-encoding"] ?? "identity").trim().toLowerCase();
-          if (!ENCODINGS.has(encoding)) {
-            throw new HttpFailure(
-              415,
-              "ERR_UNSUPPORTED_ENCODING",
-              `Content-Encoding ${encoding} is not accepted: send gzip, deflate or none.`,
-            );
-          }
-          if (intake.full) {
-            throw new HttpFailure(503, "ERR_QUEUE_FULL", "The store is not keeping up; retry later.");
-          }
-          const declared = Number(request.headers["content-length"]);
-          if (encoding === "identity" && Number.isFinite(declared) && declared > maxBodyBytes) {
-            throw tooLarge(maxBodyBytes);
-          }
-          const receivedAt = new Date().toISOString();
-          const framer: Framer = json
-            ? new JsonBodyFramer({ maxBytes: maxLineBytes })
-            : new LineFramer({ maxBytes: maxLineBytes });
-          const frames = await readFrames(request.raw, encoding, framer, maxBodyBytes);
-          metrics.received.inc({ input: "http" }, frames.length);
-          const submission = prepare(frames, { input: "http", receivedAt, maxLineBytes });
-          // Checked again: many bodies may have been read while the queue filled.
-          if (intake.full) {
-            throw new HttpFailure(503, "ERR_QUEUE_FULL", "The store is not keeping up; retry later.");
-          }
-          let committed;
-          try {
-            committed = await intake.submit(submission);
-          } catch (err) {
-            logger.error({ err, input: "http" }, "store write failed");
-            throw new HttpFailure(
-              503,
-              "ERR_STORE_WRITE",
-              `The batch could not be stored (${err instanceof Error ? err.message : String(err)}); nothing was acknowledged, retry later.`,
-            );
-          }
-          return reply.send({ accepted: committed.accepted, dead_letters: committed.deadLetters });
-        } catch (err) {
-          if (!(err instanceof HttpFailure)) throw err;
-          // The rest of a refused body may be unread: closing is cheaper than draining it.
-          reply.header("connection", "close");
-          return fail(reply, err);
-        }
-      });
+      ingest.post("/ingest", (request, reply) => ingestBody(request, reply));
     });
   });
 
@@ -225,10 +384,27 @@ export const http: InputFactory<HttpInputOptions> = async (options, context) => 
     name: "http",
     address,
     port: bound.port,
-    // Stops accepting; requests in flight still get their answer (they wait for their commit).
-    close: () => {
+    // Stops accepting; requests in flight still get their answer (they wait for their commit),
+    // for `drainTimeoutMs`: then bodies still arriving are answered 503 (what they had queued is
+    // still committed by the intake's drain) and every connection left is closed.
+    close: async () => {
       closing = true;
-      return app.close();
+      const closed = app.close();
+      let force: NodeJS.Timeout | undefined;
+      const deadline = setTimeout(() => {
+        logger.warn({ input: "http", requests: reading.size }, "drain deadline: closing slow requests");
+        for (const { abort } of reading.values()) {
+          abort.abort(new HttpFailure(503, "ERR_SHUTTING_DOWN", "The server is stopping; retry later."));
+        }
+        // Their answers get a moment to leave; then what is left (slow headers, unread bodies) goes.
+        force = setTimeout(() => app.server.closeAllConnections(), 1_000);
+      }, drainTimeoutMs);
+      try {
+        await closed;
+      } finally {
+        clearTimeout(deadline);
+        clearTimeout(force);
+      }
     },
   };
   return input;
@@ -247,27 +423,65 @@ function mediaType(header: string | undefined): string {
   return (header ?? "").split(";", 1)[0]!.trim().toLowerCase();
 }
 
-/** Reads, decompresses and frames the body, failing with 413 once it is over the cap. */
-async function readFrames(
+/**
+ * Reads and decompresses the body chunk by chunk, each handed to `onChunk` (which returns false
+ * to stop), failing with 413 once it is over the cap, 400 on bad compression, and with the
+ * signal's reason when it aborts (body timeout, shutdown). The request stream is never destroyed
+ * (that would cut the connection before the answer): the answer closes it.
+ */
+async function readBody(
   body: Readable,
   encoding: string,
-  framer: Framer,
   maxBodyBytes: number,
-): Promise<Frame[]> {
-  let stream: Readable = body;
-  if (encoding === "gzip" || encoding === "x-gzip") stream = body.pipe(createGunzip());
-  else if (encoding === "deflate") stream = body.pipe(createInflate());
-  const frames: Frame[] = [];
+  signal: AbortSignal,
+  onChunk: (chunk: Buffer) => Promise<boolean>,
+): Promise<void> {
+  const inflate =
+    encoding === "gzip" || encoding === "x-gzip"
+      ? createGunzip()
+      : encoding === "deflate"
+        ? createInflate()
+        : undefined;
+  const stream: Readable = inflate === undefined ? body : body.pipe(inflate);
+  const iterator = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  // One abort listener per read, removed when the read settles: a race against one long-lived
+  // promise would keep every chunk read (each race's result) alive until the body ends.
+  const read = (): Promise<IteratorResult<Buffer>> =>
+    new Promise((resolve, reject) => {
+      if (signal.aborted) {
+        reject(signal.reason as Error);
+        return;
+      }
+      const onAbort = (): void => reject(signal.reason as Error);
+      signal.addEventListener("abort", onAbort, { once: true });
+      iterator.next().then(
+        (result) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(result);
+        },
+        (err: unknown) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(err as Error);
+        },
+      );
+    });
   let total = 0;
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for (;;) {
+      const next = await read();
+      if (next.done === true) break;
+      const chunk = next.value;
       total += chunk.length;
       if (total > maxBodyBytes) throw tooLarge(maxBodyBytes);
-      framer.push(chunk, frames);
+      if (!(await onChunk(chunk))) break;
     }
   } catch (err) {
     if (err instanceof HttpFailure) throw err;
     const code = (err as { code?: unknown }).code;
+    // The sender hung up mid-body: nobody reads the answer, and it is no server fault to log.
+    if (code === "ECONNRESET" || code === "ERR_STREAM_PREMATURE_CLOSE") {
+      throw new HttpFailure(400, "ERR_CLIENT_ABORTED", "The connection closed before the body ended.");
+    }
     if (typeof code === "string" && code.startsWith("Z_")) {
       throw new HttpFailure(
         400,
@@ -277,8 +491,48 @@ async function readFrames(
     }
     throw err;
   } finally {
-    if (stream !== body) stream.destroy();
+    if (inflate !== undefined) {
+      body.unpipe(inflate);
+      inflate.destroy();
+    }
+    // Unread bytes stay in the socket, which the answer (`connection: close`) ends.
+    if (!body.readableEnded) body.pause();
   }
-  framer.end(frames);
-  return frames;
+}
+
+/** Up to `size` holders at once, first come first served; a waiter leaves when its signal aborts. */
+class Semaphore {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(size: number) {
+    this.#free = size;
+  }
+
+  acquire(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.reject(signal.reason as Error);
+    if (this.#free > 0) {
+      this.#free--;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const grant = (): void => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      const onAbort = (): void => {
+        const at = this.#waiting.indexOf(grant);
+        if (at !== -1) this.#waiting.splice(at, 1);
+        reject(signal.reason as Error);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#waiting.push(grant);
+    });
+  }
+
+  release(): void {
+    const next = this.#waiting.shift();
+    if (next !== undefined) next();
+    else this.#free++;
+  }
 }
