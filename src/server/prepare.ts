@@ -6,6 +6,7 @@
  */
 import type { ErrorCode } from "../errors.ts";
 import type { Frame } from "../framing/index.ts";
+import type { HostDirectory } from "../enrich/hosts.ts";
 import { normalize } from "../normalize.ts";
 import { oversizeError } from "../pipeline/process.ts";
 import { storedDoc, type DeadLetterRow, type StoredDoc } from "../store/store.ts";
@@ -40,6 +41,11 @@ export interface PrepareOptions {
    * `normalize`, so none of its codes applies).
    */
   readonly errorCode?: ErrorCode;
+  /**
+   * The host-enrichment stage after `normalize`: inventory documents teach it each host's OS,
+   * recorder documents of a known host get `host.os.*` from it (`enrich/hosts.ts`).
+   */
+  readonly hosts?: HostDirectory;
 }
 
 export function emptySubmission(): Submission {
@@ -99,6 +105,7 @@ export class SubmissionBuilder {
       this.normalized++;
       const result = normalize(frame.text, { receivedAt, maxBytes: maxLineBytes });
       if (result.ok) {
+        this.#options.hosts?.observe(result.doc);
         const doc = storedDoc(result.doc);
         this.#bytes += doc.json.length;
         this.#docs.push(doc);

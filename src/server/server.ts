@@ -6,6 +6,7 @@
  * the store is closed.
  */
 import { readFileSync } from "node:fs";
+import { HostDirectory } from "../enrich/hosts.ts";
 import { stores } from "../store/index.ts";
 import type { EventStore } from "../store/store.ts";
 import { Intake } from "./batcher.ts";
@@ -54,6 +55,9 @@ function readClientCa(config: ServerConfig): Buffer | undefined {
   }
 }
 
+/** How often what the host directory learnt is written to the store's host table. */
+const HOST_SAVE_MS = 2_000;
+
 export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<ServerHandle> {
   const logger = deps.logger ?? createLogger(config.logLevel);
   const tls = readTls(config);
@@ -67,7 +71,18 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     queueMax: config.queueMax,
     queueMaxBytes: config.queueMaxBytes,
   });
-  const context: IntakeContext = { intake, metrics, logger };
+  // What inventory rows said of each host, kept by the store across restarts (`enrich/hosts.ts`).
+  const hosts = new HostDirectory();
+  if (store.loadHosts !== undefined) hosts.load(await store.loadHosts());
+  const saveHosts = async (): Promise<void> => {
+    const rows = hosts.takeChanges();
+    if (rows.length === 0 || store.saveHosts === undefined) return;
+    // Not part of any acknowledgement: a fact lost here comes again with the host's next inventory row.
+    await store.saveHosts(rows).catch((err: unknown) => logger.warn({ err }, "host table not saved"));
+  };
+  const hostTimer = setInterval(() => void saveHosts(), HOST_SAVE_MS);
+  hostTimer.unref();
+  const context: IntakeContext = { intake, metrics, logger, hosts };
   let draining = false;
 
   // One token given serves both: senders and readers are told apart only when both are set.
@@ -145,6 +160,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       );
     }
   } catch (err) {
+    clearInterval(hostTimer);
     for (const input of started) await input.close().catch(() => {});
     await store.close().catch(() => {});
     throw err;
@@ -157,6 +173,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       logger.info({ queue_depth: intake.depth }, "stopping: no new connections, draining the queue");
       await Promise.all(started.map((input) => input.close()));
       await intake.drain();
+      clearInterval(hostTimer);
+      await saveHosts();
       await store.close();
       logger.info("stopped: every accepted event is committed");
     })();

@@ -275,7 +275,12 @@ export const http: InputFactory<HttpInputOptions> = async (options, context) => 
       let failed: unknown;
       const commits: Promise<void>[] = [];
       const frames: Frame[] = [];
-      const builder = new SubmissionBuilder({ input: "http", receivedAt, maxLineBytes });
+      const builder = new SubmissionBuilder({
+        input: "http",
+        receivedAt,
+        maxLineBytes,
+        hosts: context.hosts,
+      });
       /** Queues what the builder holds as one slice, once there is room. */
       const submitSlice = async (): Promise<void> => {
         const submission = builder.take();

@@ -5,6 +5,7 @@
  * broker) is one more factory and one more registry entry.
  */
 import type { Logger } from "pino";
+import type { HostDirectory } from "../../enrich/hosts.ts";
 import type { Intake } from "../batcher.ts";
 import type { ListenAddress } from "../config.ts";
 import type { ServerMetrics } from "../metrics.ts";
@@ -23,6 +24,8 @@ export interface Input {
 /** What every input shares: the queue to feed, the metrics to count in, the log. */
 export interface IntakeContext {
   readonly intake: Intake;
+  /** The host-enrichment stage every input's frames go through after `normalize`. */
+  readonly hosts: HostDirectory;
   readonly metrics: ServerMetrics;
   readonly logger: Logger;
 }

@@ -369,6 +369,7 @@ class Connection {
       receivedAt: new Date().toISOString(),
       maxLineBytes: this.#shared.options.maxLineBytes,
       errorCode: "ERR_FRAMING",
+      hosts: this.#shared.context.hosts,
     });
     this.#outstanding += submission.bytes;
     const delivery = this.#deliver(submission).finally(() => {

@@ -74,6 +74,7 @@ export const udp: InputFactory<UdpInputOptions> = async (options, context) => {
       input,
       receivedAt: new Date().toISOString(),
       maxLineBytes: options.maxLineBytes,
+      hosts: context.hosts,
     });
     intake.submit(submission).catch((err: unknown) => {
       logger.error({ err, input }, "store write failed: this datagram is lost");
