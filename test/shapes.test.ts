@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { validateEcs } from "../src/ecs/validate.ts";
 import { normalize } from "../src/normalize.ts";
-import { REPO_ROOT, ecsReference, runCli } from "./helpers.ts";
+import { readTanium } from "../src/tanium/shapes.ts";
+import { REPO_ROOT, ecsReference, findFixtureFiles, repoRelative, runCli } from "./helpers.ts";
 
 const RECEIVED_AT = "2026-01-01T00:00:00.000Z";
 const SAMPLES = readFileSync(join(REPO_ROOT, "..", "shared", "tanium", "samples.ndjson"), "utf8")
@@ -132,4 +133,175 @@ describe("a mixed file through tanium-ecs normalize", () => {
       assert.equal(dead[0]?.error?.code, "ERR_NO_EVENT");
     });
   }
+});
+
+/**
+ * examples/all-shapes.ndjson: one line of every shape, the 36 reference samples then the five
+ * other Connect exports (connect-exports.md's samples: action history, client status, Discover,
+ * Endpoint Configuration, a saved-question report whose line begins with a space).
+ */
+const ALL_SHAPES = readFileSync(join(REPO_ROOT, "examples", "all-shapes.ndjson"), "utf8")
+  .split("\n")
+  .filter((line) => line.trim() !== "");
+
+const CONNECT_EXPORTS = [
+  "tanium.action_history",
+  "tanium.client_status",
+  "tanium.discover",
+  "tanium.endpoint_config",
+  "tanium.reporting",
+];
+
+function allShapesDataset(line: number): string {
+  return line <= 36 ? expectedDataset(line) : (CONNECT_EXPORTS[line - 37] as string);
+}
+
+describe("examples/all-shapes.ndjson (every shape, the other Connect exports included)", () => {
+  it("has the 36 reference samples and one line of each of the five other exports", () => {
+    assert.equal(ALL_SHAPES.length, 41);
+  });
+
+  ALL_SHAPES.forEach((line, index) => {
+    it(`line ${index + 1} normalizes to valid ECS as ${allShapesDataset(index + 1)}`, () => {
+      const result = normalize(line, { receivedAt: RECEIVED_AT });
+      assert.ok(result.ok, result.ok ? "" : `${result.error.code}: ${result.error.message}`);
+      assert.equal(result.doc.event.dataset, allShapesDataset(index + 1));
+      assert.ok(result.doc.event.id !== undefined && result.doc.event.id !== "");
+      assert.ok(result.doc.message !== undefined && result.doc.message !== "", "a message");
+      assert.deepEqual(
+        validateEcs(result.doc, ecsReference()).map((p) => `${p.code} at ${p.path}: ${p.message}`),
+        [],
+      );
+    });
+  });
+
+  it("gives every line its own event.id, and the same line the same id again", () => {
+    const ids = (): (string | undefined)[] =>
+      ALL_SHAPES.map((line) => {
+        const result = normalize(line, { receivedAt: RECEIVED_AT });
+        return result.ok ? result.doc.event.id : undefined;
+      });
+    const first = ids();
+    assert.equal(new Set(first).size, ALL_SHAPES.length);
+    assert.deepEqual(ids(), first);
+  });
+
+  it("goes through tanium-ecs normalize with no dead letter, each line in its dataset, in order", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tanium-ecs-all-shapes-"));
+    try {
+      const deadPath = join(dir, "dead.ndjson");
+      const input = join(REPO_ROOT, "examples", "all-shapes.ndjson");
+      const result = await runCli(["normalize", input, "--no-progress", "--dead-letter", deadPath]);
+      assert.equal(result.code, 0, result.stderr);
+      const docs = result.stdout
+        .split("\n")
+        .filter((l) => l !== "")
+        .map((l) => JSON.parse(l) as Doc);
+      assert.deepEqual(
+        docs.map((d) => d.event.dataset),
+        ALL_SHAPES.map((_, i) => allShapesDataset(i + 1)),
+      );
+      assert.equal(readFileSync(deadPath, "utf8"), "");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("counts and keeps the keys no reader knows", () => {
+    const unmapped = (line: string): readonly string[] => {
+      const result = normalize(line, { receivedAt: RECEIVED_AT });
+      assert.ok(result.ok);
+      return result.unmapped;
+    };
+    // The report sample's two columns that are no well-known sensor, kept under tanium.report.
+    assert.deepEqual(unmapped(ALL_SHAPES[40] as string), ["Virtual Platform", "Is Virtual"]);
+    const action = JSON.parse(ALL_SHAPES[36] as string) as Record<string, unknown>;
+    action.TargetGroup = "All Windows Servers";
+    assert.deepEqual(unmapped(JSON.stringify(action)), ["TargetGroup"]);
+    const config = JSON.parse(ALL_SHAPES[39] as string) as { manifest: Record<string, unknown> };
+    config.manifest.signature = "abc";
+    const result = normalize(JSON.stringify(config), { receivedAt: RECEIVED_AT });
+    assert.ok(result.ok);
+    assert.deepEqual(result.unmapped, ["manifest.signature"]);
+    assert.deepEqual({ ...result.doc.tanium?.fields }, { "manifest.signature": "abc" });
+  });
+});
+
+describe("the five other exports take no row of another shape", () => {
+  /** Each fixture folder's dataset: a fixture that gives a document must give this one. */
+  const FOLDERS: Readonly<Record<string, string>> = {
+    recorder: "tanium.recorder",
+    alert: "tanium.threat_response",
+    audit: "tanium.threat_response_audit",
+    integrity: "tanium.integrity_monitor",
+    action: "tanium.action_history",
+    "client-status": "tanium.client_status",
+    discover: "tanium.discover",
+    "endpoint-config": "tanium.endpoint_config",
+    report: "tanium.reporting",
+  };
+  const fixtures = findFixtureFiles(join(REPO_ROOT, "src", "ecs"));
+
+  it("every golden fixture gives its own folder's dataset (or its expected dead letter)", () => {
+    assert.ok(fixtures.length > 100);
+    const wrong: string[] = [];
+    for (const file of fixtures) {
+      const folder = repoRelative(file).split("/")[2] as string;
+      const { input, expected } = JSON.parse(readFileSync(file, "utf8")) as {
+        input: unknown;
+        expected: Doc;
+      };
+      const raw = typeof input === "string" ? input : JSON.stringify(input);
+      const result = normalize(raw, { receivedAt: RECEIVED_AT });
+      const got = result.ok ? result.doc.event.dataset : result.error.code;
+      const want = expected.event.kind === "pipeline_error" ? expected.error?.code : FOLDERS[folder];
+      if (got !== want) wrong.push(`${repoRelative(file)}: ${got} instead of ${want}`);
+    }
+    assert.deepEqual(wrong, []);
+  });
+
+  it("every line of examples/recorder.ndjson stays a recorder event", () => {
+    const lines = readFileSync(join(REPO_ROOT, "examples", "recorder.ndjson"), "utf8")
+      .split("\n")
+      .filter((l) => l.trim() !== "");
+    assert.ok(lines.length > 0);
+    for (const line of lines) {
+      const result = normalize(line, { receivedAt: RECEIVED_AT });
+      assert.equal(result.ok ? result.doc.event.dataset : result.error.code, "tanium.recorder", line);
+    }
+  });
+
+  it("an Endpoint Configuration row with a `table` is an audit row, without one it is not", () => {
+    const row = JSON.parse(ALL_SHAPES[39] as string) as Record<string, unknown>;
+    assert.equal(readTanium(row, JSON.stringify(row))?.shape, "endpoint_config");
+    const audit = { ...row, table: "LiveConnection", createdAt: "2025-03-05T09:12:44Z" };
+    assert.equal(readTanium(audit, JSON.stringify(audit))?.shape, "audit");
+  });
+
+  it("a saved question's `IP Address`/`MAC Address`/`Computer ID` columns make no Discover or client-status row", () => {
+    const row = {
+      "Computer ID": "2284716651",
+      "Computer Name": "fin-lt-0193",
+      "IP Address": "10.44.7.19",
+      "MAC Address": "00-1B-A9-4C-22-10",
+      Count: 1,
+    };
+    assert.equal(readTanium(row, JSON.stringify(row))?.shape, "report");
+  });
+
+  it("objects in another style are still no shape (ERR_NO_EVENT), not reports", () => {
+    for (const line of [
+      '{"no":"event"}',
+      '{"unrelated":"object"}',
+      "{}",
+      '{"Status":"Normal","Count":1}',
+      '{"Computer_Name":"a","Count":1}',
+      '{"Computer Name":{"nested":true}}',
+      '{"computer name":"lower case"}',
+      '{"hostname":"web-07","host":"198.51.100.17","data":{"pid":1}}',
+    ]) {
+      const result = normalize(line, { receivedAt: RECEIVED_AT });
+      assert.equal(result.ok ? result.doc.event.dataset : result.error.code, "ERR_NO_EVENT", line);
+    }
+  });
 });
