@@ -15,7 +15,10 @@ import type {
   MatchRecord,
   PortArtifactRecord,
   SignatureRecord,
+  SystemInfoRecord as SystemInfo,
 } from "../../tanium/alert/record.ts";
+import { eventIdentity, eventTime } from "../../tanium/identity.ts";
+import { describeOs } from "../../tanium/os.ts";
 import { basename, splitPath } from "../../tanium/paths.ts";
 import type { MapContext, MapResult } from "../context.ts";
 import {
@@ -24,13 +27,13 @@ import {
   type EcsEndpoint,
   type EcsFile,
   type EcsHash,
+  type EcsOs,
   type EcsProcess,
   type EcsProcessBase,
   type EcsThreat,
   type EcsUser,
 } from "../document.ts";
-import { defined, hasMembers } from "../recorder/spec.ts";
-import { hostOs } from "./host-os.ts";
+import { defined, hasMembers } from "../common/objects.ts";
 import {
   DEFAULT_CATEGORIES,
   END_CATEGORIES,
@@ -54,14 +57,14 @@ export function mapAlert(record: AlertRecord, context: MapContext): MapResult {
   const match = record.match;
   const finding = match?.finding;
   const doc: EcsDocument = {
-    // The alert's time, else when the finding was last seen, else when the line was read.
-    "@timestamp": record.timestamp ?? finding?.lastSeen ?? context.receivedAt,
+    "@timestamp": eventTime(record, context.prefix) ?? context.receivedAt,
     message: "",
     ecs: { version: ECS_VERSION },
     event: categorize(record),
   };
   const event = doc.event;
-  if (record.id !== undefined) event.id = record.id;
+  const id = eventIdentity(record, context.text);
+  if (id !== undefined) event.id = id;
   event.module = "tanium";
   event.dataset = "tanium.threat_response";
   const severity =
@@ -134,6 +137,19 @@ export function mapAlert(record: AlertRecord, context: MapContext): MapResult {
   if (context.prefix !== undefined) (doc.tanium ??= {}).envelope = { prefix: context.prefix };
   doc.message = messageOf(record, doc);
   return { doc, unmapped: NO_UNMAPPED };
+}
+
+/** ECS `host.os.*`: the family is `host.os.type` (its names are ECS's allowed values). */
+function hostOs(system: SystemInfo | undefined): EcsOs | undefined {
+  const os = describeOs(system);
+  if (os === undefined) return undefined;
+  return defined({
+    type: os.family,
+    platform: os.platform,
+    full: os.full,
+    name: os.name,
+    version: os.version,
+  });
 }
 
 /** `event.kind`/`category`/`type`/`action` from the phase, the match type and the intel type. */

@@ -51,22 +51,6 @@ export const PRIORITY_SEVERITY: ReadonlyMap<string, number> = new Map([
 /** `event.action` by phase: the B1 event name, in the project's hyphenated spelling. */
 export const PHASE_ACTIONS = { match: "detect-match", unmatch: "detect-unmatch" } as const;
 
-/**
- * `system_info.platform` (lower case) → ECS `host.os.type` (one of linux, macos, unix, windows,
- * ios, android) and `host.os.platform` (ECS examples: darwin, centos, ubuntu, windows). Only
- * `Windows` and `Linux` are seen (events.md §3.3); the rest are the obvious spellings.
- */
-export const OS_PLATFORMS: ReadonlyMap<string, { type: string; platform: string }> = new Map([
-  ["windows", { type: "windows", platform: "windows" }],
-  ["linux", { type: "linux", platform: "linux" }],
-  ["mac", { type: "macos", platform: "darwin" }],
-  ["macos", { type: "macos", platform: "darwin" }],
-  ["mac os x", { type: "macos", platform: "darwin" }],
-  ["darwin", { type: "macos", platform: "darwin" }],
-  ["solaris", { type: "unix", platform: "solaris" }],
-  ["aix", { type: "unix", platform: "aix" }],
-]);
-
 /** ECS `threat.framework` for MITRE technique ids. */
 export const MITRE_FRAMEWORK = "MITRE ATT&CK";
 export const MITRE_TECHNIQUE_URL = "https://attack.mitre.org/techniques/";

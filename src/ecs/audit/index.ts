@@ -8,12 +8,12 @@
  * connection tables and allows no `creation`/`deletion` type. Pure: no clock, no I/O.
  * @see https://www.elastic.co/docs/reference/ecs/ecs-allowed-values-event-category#ecs-event-category-configuration
  */
-import { hash } from "node:crypto";
 import type { AuditRecord } from "../../tanium/audit/record.ts";
+import { eventIdentity, eventTime } from "../../tanium/identity.ts";
 import type { MapContext, MapResult } from "../context.ts";
 import { ECS_VERSION, type EcsDocument, type EcsEndpoint } from "../document.ts";
-import { fillRelated } from "../recorder/related.ts";
-import { defined } from "../recorder/spec.ts";
+import { fillRelated } from "../common/related.ts";
+import { defined } from "../common/objects.ts";
 
 export const DATASET = "tanium.threat_response_audit";
 
@@ -50,8 +50,7 @@ export function mapAudit(record: AuditRecord, context: MapContext): MapResult {
   const actionKey = record.action?.toLowerCase();
   const spec = actionKey !== undefined && Object.hasOwn(ACTIONS, actionKey) ? ACTIONS[actionKey] : undefined;
   const doc: EcsDocument = {
-    // When the audit entry was written, else last changed, else when the line was read.
-    "@timestamp": record.createdAt ?? record.updatedAt ?? context.receivedAt,
+    "@timestamp": eventTime(record, context.prefix) ?? context.receivedAt,
     message: "",
     ecs: { version: ECS_VERSION },
     event: { kind: "event" },
@@ -65,7 +64,7 @@ export function mapAudit(record: AuditRecord, context: MapContext): MapResult {
   if (record.action !== undefined) event.action = record.action;
   event.module = "tanium";
   event.dataset = DATASET;
-  event.id = auditId(record, context.text);
+  event.id = eventIdentity(record, context.text);
   event.ingested = context.receivedAt;
   if (context.original) event.original = context.text;
   doc.event = event;
@@ -129,29 +128,4 @@ function messageOf(record: AuditRecord, spec: ActionSpec | undefined): string {
     text += ` ${towards ?? (spec === undefined ? "for" : "on")} ${target}`;
   }
   return text;
-}
-
-/**
- * The server keeps `event.id` unique: two rows must never share one, and a row delivered twice
- * must keep its id. The row's own `id` is unique per Threat Response server only, so the id is a
- * hash of what identifies the row (id, table, row, revision, action, user, times, state), which
- * does not depend on the order or spacing of the row's keys. Without an `id` the raw text is hashed, as for recorder
- * events.
- */
-function auditId(record: AuditRecord, text: string): string {
-  if (record.id === undefined) return hash("sha256", text, "hex").slice(0, 32);
-  const state = record.state === undefined ? (record.stateText ?? "") : JSON.stringify(record.state);
-  const parts = [
-    "audit",
-    record.id,
-    record.table ?? "",
-    record.rowId ?? "",
-    record.revision ?? "",
-    record.action ?? "",
-    record.userId ?? "",
-    record.createdAt ?? "",
-    record.updatedAt ?? "",
-    state,
-  ];
-  return hash("sha256", JSON.stringify(parts), "hex").slice(0, 32);
 }

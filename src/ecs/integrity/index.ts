@@ -6,17 +6,15 @@
  * raw text come in through the context.
  * @see https://www.elastic.co/docs/reference/ecs/ecs-file
  */
-import { hash } from "node:crypto";
-import { parseSyslog } from "../../decoding/syslog.ts";
+import { eventIdentity, eventTime } from "../../tanium/identity.ts";
 import type { IntegrityChange, IntegrityRecord } from "../../tanium/integrity/record.ts";
 import { basename, splitPath } from "../../tanium/paths.ts";
-import { toIsoUtc } from "../../tanium/values.ts";
+import { splitHive } from "../../tanium/registry.ts";
 import type { MapContext, MapResult } from "../context.ts";
 import { ECS_VERSION, type EcsDocument } from "../document.ts";
-import { renderMessage } from "../recorder/message.ts";
-import { splitHive } from "../recorder/registry.ts";
-import { fillRelated } from "../recorder/related.ts";
-import { defined } from "../recorder/spec.ts";
+import { renderMessage } from "../common/message.ts";
+import { fillRelated } from "../common/related.ts";
+import { defined } from "../common/objects.ts";
 
 export const DATASET = "tanium.integrity_monitor";
 
@@ -60,11 +58,8 @@ export function mapIntegrity(record: IntegrityRecord, context: MapContext): MapR
   const spec = record.change === undefined ? undefined : CHANGES[record.change];
   const registry = record.pathKind === "registry";
   const tanium: Record<string, unknown> = {};
-  let timestamp = record.eventTime;
   if (record.eventTimeText !== undefined) tanium.event_time = record.eventTimeText;
-  // No event time: the syslog header's time (when Connect sent it, EXA-IM's key=value form has no
-  // other), else when the line was read.
-  timestamp ??= headerTime(context.prefix) ?? context.receivedAt;
+  const timestamp = eventTime(record, context.prefix) ?? context.receivedAt;
 
   const doc: EcsDocument = {
     "@timestamp": timestamp,
@@ -80,8 +75,7 @@ export function mapIntegrity(record: IntegrityRecord, context: MapContext): MapR
   if (action !== undefined) event.action = action;
   event.module = "tanium";
   event.dataset = DATASET;
-  // The row has no id of its own: the same raw row gives the same id, as for recorder events.
-  event.id = hash("sha256", context.text, "hex").slice(0, 32);
+  event.id = eventIdentity(record, context.text);
   event.ingested = context.receivedAt;
   if (context.original) event.original = context.text;
   doc.event = event;
@@ -130,11 +124,4 @@ function messageOf(spec: ChangeSpec | undefined, registry: boolean): string {
   const what = registry ? "The registry path {registry.path}" : "The file {file.path}";
   if (spec === undefined) return `${what} changed ({event.action}) on {host.hostname}`;
   return `${what} ${spec.verb} on {host.hostname}`;
-}
-
-/** The time of the syslog header before the payload, in UTC, when it has a full ISO time. */
-function headerTime(prefix: string | undefined): string | undefined {
-  if (prefix === undefined) return undefined;
-  const time = parseSyslog(prefix)?.timestamp;
-  return time === undefined ? undefined : toIsoUtc(time);
 }

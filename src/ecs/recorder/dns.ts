@@ -7,7 +7,8 @@
  */
 import { isIP } from "node:net";
 import type { EventSpec, FamilyMapper } from "./spec.ts";
-import { defined, rowOf } from "./spec.ts";
+import { defined } from "../common/objects.ts";
+import { rowOf } from "./spec.ts";
 
 export const DNS_EVENTS: Readonly<Record<string, EventSpec>> = {
   dns_event: {

@@ -8,7 +8,8 @@
  */
 import { splitPath } from "../../tanium/paths.ts";
 import type { EventSpec, FamilyMapper } from "./spec.ts";
-import { codeSignature, defined, rowOf } from "./spec.ts";
+import { defined } from "../common/objects.ts";
+import { codeSignature, rowOf } from "./spec.ts";
 
 export const DRIVER_EVENTS: Readonly<Record<string, EventSpec>> = {
   driver_load: {

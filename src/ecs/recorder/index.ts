@@ -4,7 +4,7 @@
  * host, observer, user, the acting process, related.*), then the family's own mapper.
  * Pure: the receive time and the raw text come in through the context.
  */
-import { hash } from "node:crypto";
+import { eventIdentity, eventTime } from "../../tanium/identity.ts";
 import { basename } from "../../tanium/paths.ts";
 import type { ProcessRecord, RecorderEvent, RecorderFamily } from "../../tanium/recorder/record.ts";
 import type { MapContext, MapResult } from "../context.ts";
@@ -13,13 +13,14 @@ import { mapDnsEvent } from "./dns.ts";
 import { mapDriverEvent } from "./driver.ts";
 import { mapFileEvent } from "./file.ts";
 import { mapLibraryEvent } from "./library.ts";
-import { renderMessage } from "./message.ts";
 import { mapNetworkEvent } from "./network.ts";
 import { mapProcessEvent } from "./process.ts";
 import { mapRegistryEvent } from "./registry.ts";
-import { fillRelated } from "./related.ts";
 import { mapSecurityEvent } from "./security.ts";
-import { defined, hasMembers, listOf, type EventSpec, type FamilyMapper } from "./spec.ts";
+import { renderMessage } from "../common/message.ts";
+import { defined, hasMembers } from "../common/objects.ts";
+import { fillRelated } from "../common/related.ts";
+import { listOf, type EventSpec, type FamilyMapper } from "./spec.ts";
 
 const FAMILY_MAPPERS: Readonly<Record<RecorderFamily, FamilyMapper>> = {
   process: mapProcessEvent,
@@ -40,9 +41,7 @@ const OBSERVER = { product: "XEM", type: "sensor", vendor: "Tanium" } as const;
 
 export function mapRecorderEvent(record: RecorderEvent, context: MapContext): MapResult {
   const doc: EcsDocument = {
-    // Event time, else when the process ended (process_end) or began (process_start), else when
-    // the line was read.
-    "@timestamp": record.timestamp ?? record.process.end ?? record.process.start ?? context.receivedAt,
+    "@timestamp": eventTime(record, context.prefix) ?? context.receivedAt,
     message: "",
     ecs: { version: ECS_VERSION },
     // Filled in below, once the family's row is known; declared here to keep the key order.
@@ -77,8 +76,7 @@ export function mapRecorderEvent(record: RecorderEvent, context: MapContext): Ma
   if (spec?.reason !== undefined) event.reason = spec.reason;
   event.module = "tanium";
   event.dataset = "tanium.recorder";
-  // Same raw event, same id on any machine: lets a store drop a twice-delivered event.
-  event.id = hash("sha256", context.text, "hex").slice(0, 32);
+  event.id = eventIdentity(record, context.text);
   event.ingested = context.receivedAt;
   if (context.original) event.original = context.text;
   doc.event = event;

@@ -9,7 +9,8 @@
  */
 import { splitPath } from "../../tanium/paths.ts";
 import type { EventSpec, FamilyMapper } from "./spec.ts";
-import { codeSignature, defined, rowOf } from "./spec.ts";
+import { defined } from "../common/objects.ts";
+import { codeSignature, rowOf } from "./spec.ts";
 
 const loaded: EventSpec = {
   category: "library",

@@ -8,7 +8,8 @@
 import { isIPv4 } from "node:net";
 import type { EcsEndpoint } from "../document.ts";
 import type { EventSpec, FamilyMapper } from "./spec.ts";
-import { defined, rowOf } from "./spec.ts";
+import { defined } from "../common/objects.ts";
+import { rowOf } from "./spec.ts";
 
 interface NetworkSpec extends EventSpec {
   /** Which ECS side the endpoint's own address is. */

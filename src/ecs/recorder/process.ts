@@ -8,7 +8,8 @@
  */
 import { splitPath } from "../../tanium/paths.ts";
 import type { EventSpec, FamilyMapper } from "./spec.ts";
-import { defined, rowOf } from "./spec.ts";
+import { defined } from "../common/objects.ts";
+import { rowOf } from "./spec.ts";
 
 const ended: EventSpec = {
   category: "process",

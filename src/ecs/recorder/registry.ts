@@ -1,12 +1,13 @@
 /**
  * @module ecs/recorder/registry
  * Registry events → ECS `registry.*`: the hive abbreviated as ECS shows it (`HKLM`), the key
- * without its hive, and `registry.path` = hive\key\value. The hive spelling Tanium uses is not
- * confirmed (events.md §7), so every common spelling is recognized.
+ * without its hive, and `registry.path` = hive\key\value (the hive split is tanium/registry.ts).
  * @see https://www.elastic.co/docs/reference/ecs/ecs-registry
  */
+import { splitHive } from "../../tanium/registry.ts";
 import type { EventSpec, FamilyMapper } from "./spec.ts";
-import { defined, rowOf } from "./spec.ts";
+import { defined } from "../common/objects.ts";
+import { rowOf } from "./spec.ts";
 
 const deleted: EventSpec = {
   category: "registry",
@@ -31,22 +32,6 @@ export const REGISTRY_EVENTS: Readonly<Record<string, EventSpec>> = {
   registry_value_delete: deleted,
 };
 
-/** Hive names, upper-cased, in the Win32, abbreviated and kernel (`\REGISTRY\…`) spellings. */
-const HIVES: Readonly<Record<string, string>> = {
-  HKEY_LOCAL_MACHINE: "HKLM",
-  HKLM: "HKLM",
-  "REGISTRY\\MACHINE": "HKLM",
-  HKEY_USERS: "HKU",
-  HKU: "HKU",
-  "REGISTRY\\USER": "HKU",
-  HKEY_CURRENT_USER: "HKCU",
-  HKCU: "HKCU",
-  HKEY_CLASSES_ROOT: "HKCR",
-  HKCR: "HKCR",
-  HKEY_CURRENT_CONFIG: "HKCC",
-  HKCC: "HKCC",
-};
-
 /** The name Windows tools (regedit, Sysmon) give a key's unnamed default value. */
 const DEFAULT_VALUE = "(Default)";
 
@@ -59,15 +44,3 @@ export const mapRegistryEvent: FamilyMapper = (record, doc) => {
   doc.registry = defined({ hive, key, value, path: path === "" ? undefined : path });
   return rowOf(REGISTRY_EVENTS, record.name);
 };
-
-export function splitHive(fullKey: string): { hive?: string; key: string } {
-  const trimmed = fullKey.replace(/^\\+/, "");
-  const parts = trimmed.split("\\");
-  const one = parts[0]?.toUpperCase() ?? "";
-  const two = parts.length > 1 ? `${one}\\${(parts[1] ?? "").toUpperCase()}` : one;
-  const byTwo = HIVES[two];
-  if (byTwo !== undefined && one === "REGISTRY") return { hive: byTwo, key: parts.slice(2).join("\\") };
-  const byOne = HIVES[one];
-  if (byOne !== undefined) return { hive: byOne, key: parts.slice(1).join("\\") };
-  return { key: trimmed };
-}

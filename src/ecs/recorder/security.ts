@@ -10,9 +10,11 @@
  * - ECS 9.4 has no `winlog.*` (it is a Beats field set, absent from the ECS reference), so the
  *   Windows detail goes to `tanium.winlog.*` under Winlogbeat's names: `event_id`, `record_id`,
  *   `channel`, every EventData item verbatim in `event_data`, `logon.type` and `logon.failure.*`.
- * - Each row names which EventData items fill which ECS field. `-` placeholders, the NULL SID,
- *   process id 0 and port 0 fill nothing; a value that cannot be read as its field's type fills nothing either
- *   (it stays in `event_data`): EventData is free text, so it never makes a dead letter.
+ * - Which EventData item plays which role (subject, target, process, …) is Tanium/Windows
+ *   knowledge, in tanium/recorder/security.ts; ROLE_FIELDS here places each role in ECS. `-`
+ *   placeholders, the NULL SID, process id 0 and port 0 fill nothing; a value that cannot be read
+ *   as its field's type fills nothing either (it stays in `event_data`): EventData is free text,
+ *   so it never makes a dead letter.
  * - An id not in the table is still a document: no category, `event.code` set, the subject
  *   account and process mapped (their meaning does not change with the id), all data kept.
  * @see https://www.elastic.co/docs/reference/ecs/ecs-user-usage
@@ -30,20 +32,16 @@ import {
   windowsSid,
   windowsText,
 } from "../../tanium/recorder/windows.ts";
+import {
+  SECURITY_ITEMS,
+  UNKNOWN_EVENT_ITEMS,
+  type SecurityItem,
+  type SecurityItems,
+  type SecurityRole,
+} from "../../tanium/recorder/security.ts";
 import type { EcsDocument, TaniumWinlog } from "../document.ts";
 import type { EventSpec, FamilyMapper } from "./spec.ts";
-import { defined, hasMembers } from "./spec.ts";
-
-/** How an EventData value becomes an ECS value. */
-type DataKind = "text" | "sid" | "number" | "pid" | "ip" | "port" | "executable" | "account";
-
-interface DataSlot {
-  /** Dotted ECS path. `ip` also fills the sibling `address`, `executable` the sibling `name`. */
-  readonly to: string;
-  readonly kind: DataKind;
-}
-
-type DataTable = Readonly<Record<string, DataSlot>>;
+import { defined, hasMembers } from "../common/objects.ts";
 
 interface SecurityRow {
   readonly category?: readonly string[];
@@ -51,61 +49,34 @@ interface SecurityRow {
   readonly action?: string;
   readonly outcome?: "success" | "failure";
   readonly message: string;
-  readonly data: DataTable;
 }
 
-const slot =
-  (kind: DataKind) =>
-  (to: string): DataSlot => ({ to, kind });
-const text = slot("text");
-const sid = slot("sid");
-const num = slot("number");
-const pid = slot("pid");
-const exe = slot("executable");
-
-/** The account that did the thing: in every security event that has one. */
-const SUBJECT: DataTable = {
-  SubjectUserName: text("user.name"),
-  SubjectDomainName: text("user.domain"),
-  SubjectUserSid: sid("user.id"),
+/**
+ * Each role's ECS field. The acting account is the event's `user`; the account acted on is
+ * `user.target`, assumed credentials `user.effective` (ECS user usage). `ip` also fills the
+ * sibling `address`, `executable` the sibling `name`.
+ */
+const ROLE_FIELDS: Readonly<Record<SecurityRole, string>> = {
+  "actor.name": "user.name",
+  "actor.domain": "user.domain",
+  "actor.id": "user.id",
+  "target.name": "user.target.name",
+  "target.domain": "user.target.domain",
+  "target.id": "user.target.id",
+  "effective.name": "user.effective.name",
+  "effective.domain": "user.effective.domain",
+  "group.name": "group.name",
+  "group.domain": "group.domain",
+  "group.id": "group.id",
+  "process.pid": "process.pid",
+  "process.executable": "process.executable",
+  "process.command_line": "process.command_line",
+  "process.exit_code": "process.exit_code",
+  "parent.pid": "process.parent.pid",
+  "parent.executable": "process.parent.executable",
+  "source.ip": "source.ip",
+  "source.port": "source.port",
 };
-/** Logon and logoff: the account that logged on is the event's user (the subject is the service). */
-const TARGET_AS_USER: DataTable = {
-  TargetUserName: text("user.name"),
-  TargetDomainName: text("user.domain"),
-  TargetUserSid: sid("user.id"),
-};
-/** Account management: the account acted on. */
-const TARGET_USER: DataTable = {
-  TargetUserName: text("user.target.name"),
-  TargetDomainName: text("user.target.domain"),
-  TargetSid: sid("user.target.id"),
-};
-/** Group events name the group in the Target* items. */
-const TARGET_GROUP: DataTable = {
-  TargetUserName: text("group.name"),
-  TargetDomainName: text("group.domain"),
-  TargetSid: sid("group.id"),
-};
-/** The account added to or removed from a group; `MemberName` is a DN or `-`. */
-const MEMBER: DataTable = {
-  MemberName: { to: "user.target.name", kind: "account" },
-  MemberSid: sid("user.target.id"),
-};
-const PROCESS: DataTable = { ProcessId: pid("process.pid"), ProcessName: exe("process.executable") };
-const CALLER_PROCESS: DataTable = {
-  CallerProcessId: pid("process.pid"),
-  CallerProcessName: exe("process.executable"),
-};
-const SOURCE: DataTable = {
-  IpAddress: { to: "source.ip", kind: "ip" },
-  IpPort: { to: "source.port", kind: "port" },
-};
-
-const LOGON: DataTable = { ...TARGET_AS_USER, ...PROCESS, ...SOURCE };
-const USER_ACCOUNT: DataTable = { ...SUBJECT, ...TARGET_USER };
-const GROUP_MEMBER: DataTable = { ...SUBJECT, ...MEMBER, ...TARGET_GROUP };
-const PRIVILEGE: DataTable = { ...SUBJECT, ...PROCESS };
 
 const iamConfig = ["iam", "configuration"] as const;
 const task = (verb: string, type: string, action: string): SecurityRow => ({
@@ -113,14 +84,12 @@ const task = (verb: string, type: string, action: string): SecurityRow => ({
   type: [type, "admin"],
   action,
   message: `Scheduled task {tanium.winlog.event_data.TaskName} ${verb} by {user.name} on {host.hostname}`,
-  data: SUBJECT,
 });
 const account = (verb: string, type: string, action: string): SecurityRow => ({
   category: ["iam"],
   type: ["user", type],
   action,
   message: `User account {user.target.name|user.target.id} ${verb} by {user.name} on {host.hostname}`,
-  data: USER_ACCOUNT,
 });
 const member = (added: boolean): SecurityRow => ({
   category: ["iam"],
@@ -129,14 +98,12 @@ const member = (added: boolean): SecurityRow => ({
   message: added
     ? "{user.target.name|user.target.id} added to group {group.name} by {user.name} on {host.hostname}"
     : "{user.target.name|user.target.id} removed from group {group.name} by {user.name} on {host.hostname}",
-  data: GROUP_MEMBER,
 });
 const right = (action: string, verb: string): SecurityRow => ({
   category: ["iam"],
   type: ["admin", "change"],
   action,
   message: `User right ${verb} {user.target.id} by {user.name} on {host.hostname}`,
-  data: { ...SUBJECT, TargetSid: sid("user.target.id") },
 });
 
 /** By Windows event id (as text). */
@@ -147,7 +114,6 @@ export const SECURITY_EVENTS: Readonly<Record<string, SecurityRow>> = {
     action: "logged-in",
     outcome: "success",
     message: "{user.name} logged on to {host.hostname} from {source.ip}",
-    data: LOGON,
   },
   "4625": {
     category: ["authentication"],
@@ -155,21 +121,18 @@ export const SECURITY_EVENTS: Readonly<Record<string, SecurityRow>> = {
     action: "logon-failed",
     outcome: "failure",
     message: "Failed logon of {user.name} to {host.hostname} from {source.ip}",
-    data: LOGON,
   },
   "4634": {
     category: ["authentication"],
     type: ["end"],
     action: "logged-out",
     message: "{user.name} logged off from {host.hostname}",
-    data: TARGET_AS_USER,
   },
   "4647": {
     category: ["authentication"],
     type: ["end"],
     action: "logged-out",
     message: "{user.name} logged off from {host.hostname}",
-    data: TARGET_AS_USER,
   },
   // The subject used the credentials of another account: that account's privileges are assumed.
   "4648": {
@@ -177,13 +140,6 @@ export const SECURITY_EVENTS: Readonly<Record<string, SecurityRow>> = {
     type: ["start"],
     action: "logged-in-explicit",
     message: "{user.name} logged on with the credentials of {user.effective.name} on {host.hostname}",
-    data: {
-      ...SUBJECT,
-      TargetUserName: text("user.effective.name"),
-      TargetDomainName: text("user.effective.domain"),
-      ...PROCESS,
-      ...SOURCE,
-    },
   },
   // A privileged logon: an IAM fact about the session (Winlogbeat: iam/admin), not a second logon.
   "4672": {
@@ -191,21 +147,18 @@ export const SECURITY_EVENTS: Readonly<Record<string, SecurityRow>> = {
     type: ["admin"],
     action: "logged-in-special",
     message: "Special privileges assigned to the logon of {user.name} on {host.hostname}",
-    data: SUBJECT,
   },
   "4673": {
     category: ["iam"],
     type: ["admin"],
     action: "privileged-service-called",
     message: "{user.name} called a privileged service on {host.hostname}",
-    data: PRIVILEGE,
   },
   "4674": {
     category: ["iam"],
     type: ["admin"],
     action: "privileged-operation",
     message: "{user.name} attempted a privileged operation on {host.hostname}",
-    data: PRIVILEGE,
   },
   // The creator is the parent: `ProcessId` and `ParentProcessName` (Windows 10+) describe it.
   "4688": {
@@ -213,28 +166,18 @@ export const SECURITY_EVENTS: Readonly<Record<string, SecurityRow>> = {
     type: ["start"],
     action: "created-process",
     message: "New process {process.name} started by {user.name} on {host.hostname}",
-    data: {
-      ...SUBJECT,
-      NewProcessId: pid("process.pid"),
-      NewProcessName: exe("process.executable"),
-      CommandLine: text("process.command_line"),
-      ProcessId: pid("process.parent.pid"),
-      ParentProcessName: exe("process.parent.executable"),
-    },
   },
   "4689": {
     category: ["process"],
     type: ["end"],
     action: "exited-process",
     message: "Process {process.name} exited with status {process.exit_code} on {host.hostname}",
-    data: { ...PRIVILEGE, Status: num("process.exit_code") },
   },
   "4670": {
     category: iamConfig,
     type: ["admin", "change"],
     action: "permissions-changed",
     message: "Permissions on {tanium.winlog.event_data.ObjectName} changed by {user.name} on {host.hostname}",
-    data: PRIVILEGE,
   },
   "4698": task("created", "creation", "scheduled-task-created"),
   "4699": task("deleted", "deletion", "scheduled-task-deleted"),
@@ -246,12 +189,6 @@ export const SECURITY_EVENTS: Readonly<Record<string, SecurityRow>> = {
     type: ["admin", "change"],
     action: "token-right-adjusted",
     message: "Token rights of {user.target.name|user.target.id} adjusted by {user.name} on {host.hostname}",
-    data: {
-      ...PRIVILEGE,
-      TargetUserName: text("user.target.name"),
-      TargetDomainName: text("user.target.domain"),
-      TargetUserSid: sid("user.target.id"),
-    },
   },
   "4704": right("user-right-assigned", "assigned to"),
   "4705": right("user-right-removed", "removed from"),
@@ -277,21 +214,18 @@ export const SECURITY_EVENTS: Readonly<Record<string, SecurityRow>> = {
     action: "group-membership-enumerated",
     message:
       "Group membership of {user.target.name|user.target.id} enumerated by {user.name} on {host.hostname}",
-    data: { ...SUBJECT, ...TARGET_USER, ...CALLER_PROCESS },
   },
   "4799": {
     category: ["iam"],
     type: ["group", "info"],
     action: "user-member-enumerated",
     message: "Members of group {group.name} enumerated by {user.name} on {host.hostname}",
-    data: { ...SUBJECT, ...TARGET_GROUP, ...CALLER_PROCESS },
   },
 };
 
 /** An id not in the table: uncategorized, only what means the same in every event. */
 const UNKNOWN_ID: SecurityRow = {
   message: "Windows security event {event.code} on {host.hostname}",
-  data: { ...SUBJECT, ...PROCESS },
 };
 
 /** Every id in the table is written by this provider (Microsoft's security auditing events). */
@@ -302,12 +236,12 @@ const CHANNEL = "Security";
 type Setter = (doc: EcsDocument, value: string) => void;
 type CompiledRow = readonly (readonly [name: string, set: Setter])[];
 
-function compileRow(data: DataTable): CompiledRow {
-  return Object.entries(data).map(([name, s]) => [name, setter(s)] as const);
+function compileRow(items: SecurityItems): CompiledRow {
+  return Object.entries(items).map(([name, s]) => [name, setter(s)] as const);
 }
 
-function setter(spec: DataSlot): Setter {
-  const segments = spec.to.split(".");
+function setter(spec: SecurityItem): Setter {
+  const segments = ROLE_FIELDS[spec.role].split(".");
   const leaf = segments.pop() as string;
   const write = (doc: EcsDocument, key: string, value: unknown): void => {
     let node = doc as unknown as Record<string, unknown>;
@@ -353,8 +287,8 @@ function assign(
   if (value !== undefined) write(doc, key, value);
 }
 
-const COMPILED = new Map(Object.entries(SECURITY_EVENTS).map(([id, row]) => [id, compileRow(row.data)]));
-const COMPILED_UNKNOWN = compileRow(UNKNOWN_ID.data);
+const COMPILED = new Map(Object.entries(SECURITY_ITEMS).map(([id, items]) => [id, compileRow(items)]));
+const COMPILED_UNKNOWN = compileRow(UNKNOWN_EVENT_ITEMS);
 
 export const mapSecurityEvent: FamilyMapper = (record, doc) => {
   const { eventId, recordId, data } = record.windows;

@@ -1,11 +1,11 @@
 /**
- * @module ecs/recorder/related
+ * @module ecs/common/related
  * ECS `related.*`: every IP, host name, user and hash that appears in the document, once each,
  * so a pivot on one value finds the event whichever field holds it.
  * @see https://www.elastic.co/docs/reference/ecs/ecs-related
  */
 import type { EcsDocument, EcsHash } from "../document.ts";
-import { hasMembers } from "./spec.ts";
+import { hasMembers } from "./objects.ts";
 
 // Lists of a few values each: an array with includes() is cheaper here than a Set.
 export function fillRelated(doc: EcsDocument): void {

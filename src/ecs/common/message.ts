@@ -1,5 +1,5 @@
 /**
- * @module ecs/recorder/message
+ * @module ecs/common/message
  * Renders a `message` template against the document: `{host.hostname}` is that field's value.
  * Templates are compiled once; a missing value reads as "unknown" so the sentence stays whole.
  * `{a.b|c.d}` takes the first of several fields that has a value (a name, else its SID).

@@ -1,18 +1,52 @@
 /**
- * @module ecs/alert/host-os
- * ECS `host.os.*` from a finding's `system_info` (events.md §3.3). `full` is the os text (quotes
- * already removed); `type`/`platform` come from the `platform` text only (a Windows os text stands
- * in when the platform is missing); `name`/`version` only where the text splits safely:
+ * @module tanium/os
+ * What a Threat Response finding's `system_info` (events.md §3.3) says about the endpoint's OS.
+ * `full` is the os text (quotes already removed); the family and platform come from the
+ * `platform` text only (a Windows os text stands in when the platform is missing); `name` and
+ * `version` only where the text splits safely:
  * - Windows (`Microsoft Windows 11 Enterprise`): `name` is the text; no `version` (the product
- *   number is not the OS version, and `patch_level` is kept under `tanium`).
+ *   number is not the OS version, and `patch_level` is kept as sent).
  * - Others (`<name> [release] <version> …`): `name` is the words before the first word that is a
  *   dotted number, without a trailing `release`; `version` is that number (`Rocky Linux release
  *   9.4 (Blue Onyx)` → `Rocky Linux`, `9.4`; `Ubuntu 22.04.4 LTS` → `Ubuntu`, `22.04.4`).
  *   No such word: neither is set. The first word is never taken as the platform.
  */
-import type { SystemInfoRecord } from "../../tanium/alert/record.ts";
-import type { EcsOs } from "../document.ts";
-import { OS_PLATFORMS } from "./tables.ts";
+import type { SystemInfoRecord } from "./alert/record.ts";
+
+/**
+ * The OS family. The names are ECS `host.os.type`'s allowed values (linux, macos, unix, windows),
+ * which are also OCSF's OS type names in lower case.
+ */
+export type OsFamily = "windows" | "linux" | "macos" | "unix";
+
+export interface OsPlatform {
+  readonly family: OsFamily;
+  /** The platform's usual short name (ECS `host.os.platform` examples: darwin, windows). */
+  readonly platform: string;
+}
+
+/**
+ * `system_info.platform` (lower case) → family and platform. Only `Windows` and `Linux` are seen
+ * (events.md §3.3); the rest are the obvious spellings.
+ */
+const OS_PLATFORMS: ReadonlyMap<string, OsPlatform> = new Map([
+  ["windows", { family: "windows", platform: "windows" }],
+  ["linux", { family: "linux", platform: "linux" }],
+  ["mac", { family: "macos", platform: "darwin" }],
+  ["macos", { family: "macos", platform: "darwin" }],
+  ["mac os x", { family: "macos", platform: "darwin" }],
+  ["darwin", { family: "macos", platform: "darwin" }],
+  ["solaris", { family: "unix", platform: "solaris" }],
+  ["aix", { family: "unix", platform: "aix" }],
+]);
+
+export interface OsDescription {
+  family?: OsFamily;
+  platform?: string;
+  full?: string;
+  name?: string;
+  version?: string;
+}
 
 const VERSION = /^\d+(?:\.\d+)*$/;
 const WINDOWS = /^(?:microsoft\s+)?windows\b/i;
@@ -21,16 +55,16 @@ const WINDOWS = /^(?:microsoft\s+)?windows\b/i;
 const parsed = new Map<string, { name?: string; version?: string }>();
 const MAX_CACHED = 1024;
 
-export function hostOs(system: SystemInfoRecord | undefined): EcsOs | undefined {
+export function describeOs(system: SystemInfoRecord | undefined): OsDescription | undefined {
   if (system === undefined) return undefined;
   const full = system.os;
   const platformText = system.platform?.trim().toLowerCase();
   let row = platformText === undefined ? undefined : OS_PLATFORMS.get(platformText);
   const windowsText = full !== undefined && WINDOWS.test(full);
   if (row === undefined && windowsText) row = OS_PLATFORMS.get("windows");
-  const os: EcsOs = {};
+  const os: OsDescription = {};
   if (row !== undefined) {
-    os.type = row.type;
+    os.family = row.family;
     os.platform = row.platform;
   }
   if (full !== undefined) {
@@ -39,7 +73,7 @@ export function hostOs(system: SystemInfoRecord | undefined): EcsOs | undefined 
     if (names.name !== undefined) os.name = names.name;
     if (names.version !== undefined) os.version = names.version;
   }
-  return os.type === undefined && os.full === undefined ? undefined : os;
+  return os.family === undefined && os.full === undefined ? undefined : os;
 }
 
 function nameAndVersion(full: string): { name?: string; version?: string } {
