@@ -4,41 +4,49 @@
  * discover, endpoint configuration, saved-question reports) share: the `event.*` frame, the
  * vendor namespace with unmapped keys and the syslog prefix, `related.*`. Pure.
  */
-import { hash } from "node:crypto";
+import { eventIdentity, eventTime } from "../tanium/identity.ts";
+import type { OsDescription } from "../tanium/os.ts";
+import type { TaniumRecord } from "../tanium/shapes.ts";
+import { defined } from "./common/objects.ts";
+import { fillRelated } from "./common/related.ts";
 import type { MapContext } from "./context.ts";
-import { ECS_VERSION, type EcsDocument, type EventKind } from "./document.ts";
-import { fillRelated } from "./recorder/related.ts";
+import { ECS_VERSION, type EcsDocument, type EcsOs, type EventKind } from "./document.ts";
 
 export interface Frame {
-  readonly timestamp: string | undefined;
   readonly kind: EventKind;
   readonly category: string;
   readonly type: string;
   readonly action?: string;
   readonly outcome?: "success" | "failure";
   readonly dataset: string;
-  /** The row's own id; else the raw text is hashed, as for recorder events. */
-  readonly id?: string;
   readonly start?: string;
   readonly end?: string;
   readonly created?: string;
 }
 
-/** The document's frame: `@timestamp` (else the receive time), `ecs`, `event.*`, `observer`. */
-export function frameDocument(frame: Frame, context: MapContext, product: string): EcsDocument {
+/**
+ * The document's frame: `@timestamp` (the record's time, else the receive time), `ecs`,
+ * `event.*` with the record's deterministic id, `observer`.
+ */
+export function frameDocument(
+  record: TaniumRecord,
+  frame: Frame,
+  context: MapContext,
+  product: string,
+): EcsDocument {
   const event: EcsDocument["event"] = { kind: frame.kind, category: [frame.category], type: [frame.type] };
   if (frame.action !== undefined) event.action = frame.action;
   if (frame.outcome !== undefined) event.outcome = frame.outcome;
   event.module = "tanium";
   event.dataset = frame.dataset;
-  event.id = frame.id ?? textId(context.text);
+  event.id = eventIdentity(record, context.text);
   if (frame.created !== undefined) event.created = frame.created;
   if (frame.start !== undefined) event.start = frame.start;
   if (frame.end !== undefined) event.end = frame.end;
   event.ingested = context.receivedAt;
   if (context.original) event.original = context.text;
   return {
-    "@timestamp": frame.timestamp ?? context.receivedAt,
+    "@timestamp": eventTime(record, context.prefix) ?? context.receivedAt,
     message: "",
     ecs: { version: ECS_VERSION },
     event,
@@ -46,9 +54,16 @@ export function frameDocument(frame: Frame, context: MapContext, product: string
   };
 }
 
-/** The same raw row gives the same id anywhere (the recorder's and Integrity Monitor's rule). */
-export function textId(text: string): string {
-  return hash("sha256", text, "hex").slice(0, 32);
+/** ECS `host.os.*` from what Tanium's OS text says; the family is `host.os.type`. */
+export function ecsOs(os: OsDescription | undefined): EcsOs | undefined {
+  if (os === undefined) return undefined;
+  return defined({
+    type: os.family,
+    platform: os.platform,
+    full: os.full,
+    name: os.name,
+    version: os.version,
+  });
 }
 
 /**

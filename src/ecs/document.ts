@@ -50,6 +50,8 @@ export interface EcsProcessBase {
   name?: string;
   executable?: string;
   command_line?: string;
+  args?: string[];
+  args_count?: number;
   entity_id?: string;
   start?: string;
   end?: string;

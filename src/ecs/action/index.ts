@@ -10,7 +10,7 @@
 import type { ActionRecord } from "../../tanium/action/record.ts";
 import { frameDocument, finishDocument, present } from "../connect-export.ts";
 import type { MapContext, MapResult } from "../context.ts";
-import { defined } from "../recorder/spec.ts";
+import { defined } from "../common/objects.ts";
 
 export const DATASET = "tanium.action_history";
 
@@ -29,24 +29,27 @@ const OUTCOMES: ReadonlyMap<string, "success" | "failure"> = new Map([
 
 export function mapAction(record: ActionRecord, context: MapContext): MapResult {
   const doc = frameDocument(
+    record,
     {
-      // When the server recorded the action; else when it was to start.
-      timestamp: record.insertTime ?? record.startTime,
       kind: "event",
       category: "process",
       type: "start",
       action: record.name,
       outcome: record.status === undefined ? undefined : OUTCOMES.get(record.status.toLowerCase()),
       dataset: DATASET,
-      // ActionId is unique per Tanium server and the same for every export of the action.
-      id: record.actionId,
       start: record.startTime,
       end: record.expiration,
     },
     context,
     "Tanium",
   );
-  if (record.command !== undefined) doc.process = { command_line: record.command };
+  if (record.command !== undefined) {
+    doc.process = { command_line: record.command };
+    if (record.args !== undefined) {
+      doc.process.args = record.args;
+      doc.process.args_count = record.args.length;
+    }
+  }
   const user = defined({ name: record.issuerName, domain: record.issuerDomain });
   if (user !== undefined) doc.user = user;
   if (record.packageName !== undefined) doc.package = { name: record.packageName };

@@ -9,14 +9,14 @@
 import type { ClientStatusRecord } from "../../tanium/client-status/record.ts";
 import { frameDocument, finishDocument, present } from "../connect-export.ts";
 import type { MapContext, MapResult } from "../context.ts";
-import { defined } from "../recorder/spec.ts";
+import { defined } from "../common/objects.ts";
 
 export const DATASET = "tanium.client_status";
 
 export function mapClientStatus(record: ClientStatusRecord, context: MapContext): MapResult {
   const doc = frameDocument(
+    record,
     {
-      timestamp: record.lastRegistration,
       kind: "state",
       category: "host",
       type: "info",

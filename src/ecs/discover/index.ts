@@ -7,19 +7,16 @@
  * @see https://www.elastic.co/docs/reference/ecs/ecs-allowed-values-event-kind#ecs-event-kind-asset
  */
 import type { DiscoverRecord } from "../../tanium/discover/record.ts";
-import { hostOs } from "../alert/host-os.ts";
-import { frameDocument, finishDocument, present } from "../connect-export.ts";
+import { ecsOs, frameDocument, finishDocument, present } from "../connect-export.ts";
 import type { MapContext, MapResult } from "../context.ts";
-import type { EcsOs } from "../document.ts";
-import { defined } from "../recorder/spec.ts";
+import { defined } from "../common/objects.ts";
 
 export const DATASET = "tanium.discover";
 
 export function mapDiscover(record: DiscoverRecord, context: MapContext): MapResult {
   const doc = frameDocument(
+    record,
     {
-      // When Discover last changed the record; else when it last saw the asset.
-      timestamp: record.updatedAt ?? record.lastDiscoveredAt ?? record.createdAt,
       kind: "asset",
       category: "host",
       type: "info",
@@ -40,7 +37,7 @@ export function mapDiscover(record: DiscoverRecord, context: MapContext): MapRes
     id: managed ? record.taniumComputerId : undefined,
     ip: ip.length > 0 ? ip : undefined,
     mac: record.mac === undefined ? undefined : [record.mac],
-    os: discoverOs(record.os),
+    os: ecsOs(record.osDescription),
   });
   if (host !== undefined) doc.host = host;
 
@@ -70,22 +67,6 @@ export function mapDiscover(record: DiscoverRecord, context: MapContext): MapRes
   finishDocument(doc, context, "discover", discover, record.unmapped);
   doc.message = messageOf(record, ip);
   return { doc, unmapped: record.unmappedKeys };
-}
-
-/**
- * `Os` is a family (`Linux`, `Windows`) or a product name: `type`/`platform` from the table the
- * alerts use, `name` the text as sent when it names the family (no version to split off), else
- * what the OS parser gives.
- */
-function discoverOs(os: string | undefined): EcsOs | undefined {
-  if (os === undefined) return undefined;
-  const parsed = hostOs({ os, platform: os });
-  if (parsed?.type === undefined) return undefined;
-  const out: EcsOs = { type: parsed.type, platform: parsed.platform };
-  const name = parsed.name ?? (/\d/.test(os) ? undefined : os);
-  if (name !== undefined) out.name = name;
-  if (parsed.version !== undefined) out.version = parsed.version;
-  return out;
 }
 
 /** `Tanium Discover saw printer-3f… (10.44.9.30), unmanaged, open ports 80, 443`. */

@@ -21,9 +21,8 @@ const TYPES: Readonly<Record<ConfigChange, string>> = {
 
 export function mapEndpointConfig(record: EndpointConfigRecord, context: MapContext): MapResult {
   const doc = frameDocument(
+    record,
     {
-      // As sent, nanoseconds kept: ECS dates are date_nanos-compatible text.
-      timestamp: record.timestamp,
       kind: "event",
       category: "configuration",
       type: record.change === undefined ? "change" : TYPES[record.change],

@@ -7,17 +7,17 @@
  * @see https://www.elastic.co/docs/reference/ecs/ecs-device
  */
 import type { ReportRecord } from "../../tanium/report/record.ts";
-import { hostOs } from "../alert/host-os.ts";
-import { frameDocument, finishDocument } from "../connect-export.ts";
+import { ecsOs, frameDocument, finishDocument } from "../connect-export.ts";
 import type { MapContext, MapResult } from "../context.ts";
-import { defined } from "../recorder/spec.ts";
+import { defined } from "../common/objects.ts";
 
 export const DATASET = "tanium.reporting";
 
 export function mapReport(record: ReportRecord, context: MapContext): MapResult {
   // A report row says nothing of when it was asked: the receive time stands for it.
   const doc = frameDocument(
-    { timestamp: undefined, kind: "state", category: "host", type: "info", dataset: DATASET },
+    record,
+    { kind: "state", category: "host", type: "info", dataset: DATASET },
     context,
     "Interact",
   );
@@ -27,11 +27,7 @@ export function mapReport(record: ReportRecord, context: MapContext): MapResult 
     ip: record.ips.length > 0 ? record.ips : undefined,
     mac: record.macs.length > 0 ? record.macs : undefined,
     // The alerts' OS parser: `OS Platform` gives type/platform, `Operating System` full/name/version.
-    os: hostOs(
-      record.osPlatform === undefined && record.operatingSystem === undefined
-        ? undefined
-        : { os: record.operatingSystem, platform: record.osPlatform },
-    ),
+    os: ecsOs(record.os),
   });
   if (host !== undefined) doc.host = host;
   const device = defined({

@@ -7,6 +7,7 @@
  * the wrong type.
  */
 import { countColumns, splitDomainUser } from "../columns.ts";
+import { splitPosixCommandLine, splitWindowsCommandLine } from "../command-line.ts";
 import { Keyed, unmappedColumns } from "../keys.ts";
 import { readDate, readInt, readString } from "../values.ts";
 import type { ActionRecord } from "./record.ts";
@@ -71,7 +72,48 @@ export function readActionRow(value: Readonly<Record<string, unknown>>): ActionR
     record.issuerName = name;
     if (domain !== undefined) record.issuerDomain = domain;
   }
+  if (record.command !== undefined) record.args = commandArgs(record.command);
   if (record.approver !== undefined) record.approverName = splitDomainUser(record.approver).name;
   record.unmapped = unmappedColumns(columns, KNOWN, record.unmappedKeys);
   return record;
+}
+
+/**
+ * A program that only runs on Windows: a drive or UNC path, a backslash in the name, or a Windows
+ * program or script extension (`cmd.exe`, `run.vbs`); the built-in `cmd` and `powershell` too.
+ */
+const WINDOWS_PROGRAM =
+  /^(?:[A-Za-z]:[\\/]|\\\\)|\\|\.(?:exe|com|bat|cmd|vbs|ps1)$|^(?:cmd|powershell|pwsh)$/i;
+
+/**
+ * An action's command runs on whichever endpoints it targets, and the row does not say their
+ * platform, so the split is chosen from the command: a Windows program (WINDOWS_PROGRAM) is split
+ * by CommandLineToArgvW's rules, an absolute POSIX path (`/bin/sh`) by the shell's; otherwise the
+ * arguments are set only when both rules give the same list (no quotes or backslashes that they
+ * read differently), never guessed.
+ */
+function commandArgs(command: string): string[] | undefined {
+  const program = programOf(command);
+  if (WINDOWS_PROGRAM.test(program)) return nonEmpty(splitWindowsCommandLine(command));
+  if (program.startsWith("/") || program.startsWith("./")) return nonEmpty(splitPosixCommandLine(command));
+  const windows = splitWindowsCommandLine(command);
+  const posix = splitPosixCommandLine(command);
+  if (windows.length !== posix.length || windows.some((arg, i) => arg !== posix[i])) return undefined;
+  return nonEmpty(windows);
+}
+
+/** The first word, unquoted: enough to tell the platform by (not a split). */
+function programOf(command: string): string {
+  const text = command.trimStart();
+  const quote = text[0];
+  if (quote === '"' || quote === "'") {
+    const end = text.indexOf(quote, 1);
+    return end < 0 ? text.slice(1) : text.slice(1, end);
+  }
+  const blank = text.search(/\s/);
+  return blank < 0 ? text : text.slice(0, blank);
+}
+
+function nonEmpty(args: string[]): string[] | undefined {
+  return args.length === 0 ? undefined : args;
 }

@@ -14,6 +14,11 @@ export interface ActionRecord {
   name?: string;
   /** `Command`: the command line the endpoints ran. */
   command?: string;
+  /**
+   * The command's arguments, split as its platform splits them (`windows` / `posix`), when the
+   * command says which platform it is for or both splits agree.
+   */
+  args?: string[];
   /** `PackageName`. */
   packageName?: string;
   /** `Issuer` as sent, and split when it is `DOMAIN\name`. */

@@ -11,6 +11,7 @@
 import { isIP } from "node:net";
 import { countColumns, ecsMac, splitList } from "../columns.ts";
 import { Keyed, unmappedColumns } from "../keys.ts";
+import { describeOs, type OsDescription } from "../os.ts";
 import { readBool, readDate, readInt64, readString } from "../values.ts";
 import { DISCOVER_FLAGS, type DiscoverFlag, type DiscoverRecord } from "./record.ts";
 
@@ -103,6 +104,7 @@ export function readDiscoverRow(value: Readonly<Record<string, unknown>>, source
     if (ecs !== undefined) record.mac = ecs;
     else record.macText = mac;
   }
+  record.osDescription = discoverOs(record.os);
   readPorts(record, ...field("ports"));
   for (const name of Object.keys(DISCOVER_FLAGS) as DiscoverFlag[]) {
     const flag = readBool(...field(DISCOVER_FLAGS[name]));
@@ -110,6 +112,22 @@ export function readDiscoverRow(value: Readonly<Record<string, unknown>>, source
   }
   record.unmapped = unmappedColumns(columns, KNOWN, record.unmappedKeys);
   return record;
+}
+
+/**
+ * `Os` is a family (`Linux`, `Windows`) or a product name: family and platform from the OS
+ * parser's platform table, `name` the text as sent when it is the family's bare name (no version
+ * to split off), else what the parser gives. A text that names no known family says nothing.
+ */
+function discoverOs(os: string | undefined): OsDescription | undefined {
+  if (os === undefined) return undefined;
+  const parsed = describeOs({ os, platform: os });
+  if (parsed?.family === undefined) return undefined;
+  const out: OsDescription = { family: parsed.family, platform: parsed.platform };
+  const name = parsed.name ?? (/\d/.test(os) ? undefined : os);
+  if (name !== undefined) out.name = name;
+  if (parsed.version !== undefined) out.version = parsed.version;
+  return out;
 }
 
 /** `"80,443,631,9100"` → numbers; a list with anything but ports is also kept as sent. */

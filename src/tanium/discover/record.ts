@@ -3,6 +3,7 @@
  * What a Discover row says (connect-exports.md §3): one network asset Tanium Discover found,
  * managed by Tanium or not, with how it was found, its open ports and when. In Tanium's terms.
  */
+import type { OsDescription } from "../os.ts";
 
 /** Discover's 0/1 columns, by the name they get in the record. */
 export const DISCOVER_FLAGS = {
@@ -36,8 +37,9 @@ export interface DiscoverRecord {
   macOrganization?: string;
   /** `TaniumComputerId` for a managed asset, as text (a 64-bit id). */
   taniumComputerId?: string;
-  /** `Os`, `OsGeneration` as sent. */
+  /** `Os`, `OsGeneration` as sent; what `Os` says of the OS family. */
   os?: string;
+  osDescription?: OsDescription;
   osGeneration?: string;
   /** `Ports` (`"22,41000"`) as numbers; `portsText` keeps what was not a port. */
   ports: number[];

@@ -15,6 +15,7 @@
 import { isIP } from "node:net";
 import { ecsMac, splitList } from "../columns.ts";
 import { Keyed, MAX_KEYS_PER_OBJECT } from "../keys.ts";
+import { describeOs } from "../os.ts";
 import type { ReportRecord } from "./record.ts";
 
 const HEADER = /^[A-Z0-9][^_]*$/;
@@ -67,6 +68,9 @@ export function readReportRow(value: Readonly<Record<string, unknown>>): ReportR
     users: [],
     unmappedKeys: [],
   };
+  if (record.osPlatform !== undefined || record.operatingSystem !== undefined) {
+    record.os = describeOs({ os: record.operatingSystem, platform: record.osPlatform });
+  }
   for (const item of list(columns.get("ipaddress"), /[\s,]+/)) {
     if (isIP(item) !== 0 && !record.ips.includes(item)) record.ips.push(item);
   }

@@ -4,6 +4,7 @@
  * question, whose columns are the question's own sensors, and `Count`, how many endpoints gave
  * that row. The well-known sensor columns are read; every column is kept as sent.
  */
+import type { OsDescription } from "../os.ts";
 
 export interface ReportRecord {
   /** Which Tanium shape this record was read from: a saved-question report. */
@@ -15,6 +16,8 @@ export interface ReportRecord {
   /** `OS Platform` (`Windows`, `Linux`, `Mac`), `Operating System` (`Microsoft Windows Server 2022 Datacenter`). */
   osPlatform?: string;
   operatingSystem?: string;
+  /** What the two say, by the OS parser the alerts use. */
+  os?: OsDescription;
   /** `IP Address`, `MAC Address`: every address the answer lists (MACs in ECS form). */
   ips: string[];
   macs: string[];
