@@ -12,6 +12,12 @@ import {
   splitPosixCommandLine,
   splitWindowsCommandLine,
 } from "../src/tanium/command-line.ts";
+import {
+  argvPlatform,
+  commandLineArgs,
+  isWindowsCommandLine,
+  isWindowsPath,
+} from "../src/tanium/platform.ts";
 
 /** Quoting for CommandLineToArgvW ("Everyone quotes command line arguments the wrong way"). */
 function quoteWindowsArg(arg: string, always: boolean): string {
@@ -166,5 +172,31 @@ describe("splitCommandLine", () => {
     assert.equal(splitWindowsCommandLine(line).length, 100_001);
     assert.equal(splitPosixCommandLine(`'a' "b" c\\d `.repeat(100_000)).length, 300_000);
     assert.ok(performance.now() - started < 5000);
+  });
+});
+
+describe("commandLineArgs (which rules apply)", () => {
+  it("tells Windows only from what Windows alone writes, never Linux from a / path", () => {
+    assert.equal(isWindowsPath("C:\\Windows\\explorer.exe"), true);
+    assert.equal(isWindowsPath("d:/tools/x.exe"), true);
+    assert.equal(isWindowsPath("\\\\server\\share\\x.exe"), true);
+    assert.equal(isWindowsPath("\\Device\\HarddiskVolume3\\x.exe"), true);
+    assert.equal(isWindowsPath("/usr/bin/bash"), false);
+    assert.equal(isWindowsPath("C:"), false);
+    assert.equal(isWindowsCommandLine('"C:\\Program Files\\a.exe" -x'), true);
+    assert.equal(isWindowsCommandLine("\\ls -la"), false);
+    assert.equal(argvPlatform("macos"), "posix");
+    assert.equal(argvPlatform(undefined), undefined);
+  });
+
+  it("splits by the family, else by the executable, else only when both rules agree", () => {
+    const quoted = 'tool "a b" c\\d';
+    assert.deepEqual(commandLineArgs(quoted, "windows", undefined), ["tool", "a b", "c\\d"]);
+    assert.deepEqual(commandLineArgs(quoted, "linux", undefined), ["tool", "a b", "cd"]);
+    assert.deepEqual(commandLineArgs(quoted, undefined, "/opt/tool"), ["tool", "a b", "cd"]);
+    assert.deepEqual(commandLineArgs(quoted, undefined, "C:\\tool.exe"), ["tool", "a b", "c\\d"]);
+    assert.equal(commandLineArgs(quoted, undefined, undefined), undefined);
+    assert.equal(commandLineArgs(quoted, undefined, "tool"), undefined);
+    assert.deepEqual(commandLineArgs("tool -v 3", undefined, undefined), ["tool", "-v", "3"]);
   });
 });

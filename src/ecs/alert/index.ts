@@ -18,7 +18,8 @@ import type {
   SystemInfoRecord as SystemInfo,
 } from "../../tanium/alert/record.ts";
 import { eventIdentity, eventTime } from "../../tanium/identity.ts";
-import { describeOs } from "../../tanium/os.ts";
+import { describeOs, type OsFamily } from "../../tanium/os.ts";
+import { alertOsFamily, commandLineArgs } from "../../tanium/platform.ts";
 import { basename, splitPath } from "../../tanium/paths.ts";
 import type { MapContext, MapResult } from "../context.ts";
 import {
@@ -78,11 +79,12 @@ export function mapAlert(record: AlertRecord, context: MapContext): MapResult {
   if (context.original) event.original = context.text;
 
   doc.observer = { product: "Threat Response", vendor: "Tanium" };
+  const family = alertOsFamily(record);
   const host = defined({
     hostname: record.computerName,
     name: record.computerName,
     ip: record.computerIp === undefined ? undefined : [record.computerIp],
-    os: hostOs(finding?.system),
+    os: hostOs(finding?.system, family),
   });
   if (host !== undefined) doc.host = host;
 
@@ -93,17 +95,19 @@ export function mapAlert(record: AlertRecord, context: MapContext): MapResult {
   const user = topUser(record.user, chain?.process.user);
   if (user !== undefined) doc.user = user;
   if (chain !== undefined) {
-    const process: EcsProcess = ecsProcess(chain.process, tanium) ?? {};
+    const process: EcsProcess = ecsProcess(chain.process, family, tanium) ?? {};
     const parent = chain.ancestors[0];
     const ecsParent =
       parent === undefined
         ? chain.process.ppid === undefined
           ? undefined
           : { pid: chain.process.ppid }
-        : ecsProcessBase(parent);
+        : ecsProcessBase(parent, family);
     if (ecsParent !== undefined) process.parent = ecsParent;
     if (hasMembers(process)) doc.process = process;
-    if (chain.ancestors.length > 1) tanium.process_ancestry = chain.ancestors.slice(1).map(ancestor);
+    if (chain.ancestors.length > 1) {
+      tanium.process_ancestry = chain.ancestors.slice(1).map((p) => ancestor(p, family));
+    }
     if (chain.truncated) {
       tanium.process_ancestry_truncated = true;
       tags.push(TAGS.ancestryTruncated);
@@ -139,12 +143,15 @@ export function mapAlert(record: AlertRecord, context: MapContext): MapResult {
   return { doc, unmapped: NO_UNMAPPED };
 }
 
-/** ECS `host.os.*`: the family is `host.os.type` (its names are ECS's allowed values). */
-function hostOs(system: SystemInfo | undefined): EcsOs | undefined {
+/**
+ * ECS `host.os.*`: the family is `host.os.type` (its names are ECS's allowed values), from
+ * `system_info`, else from the match's Windows paths (platform.ts).
+ */
+function hostOs(system: SystemInfo | undefined, family: OsFamily | undefined): EcsOs | undefined {
   const os = describeOs(system);
-  if (os === undefined) return undefined;
+  if (os === undefined) return family === undefined ? undefined : { type: family };
   return defined({
-    type: os.family,
+    type: os.family ?? family,
     platform: os.platform,
     full: os.full,
     name: os.name,
@@ -177,8 +184,12 @@ function topUser(columns: AlertUser, processUser: AlertUser | undefined): EcsUse
     : defined({ id: source.id, name: source.name, domain: source.domain });
 }
 
-function ecsProcess(p: AlertProcessRecord, tanium: ThreatResponseNamespace): EcsProcess | undefined {
-  const process = ecsProcessBase(p);
+function ecsProcess(
+  p: AlertProcessRecord,
+  family: OsFamily | undefined,
+  tanium: ThreatResponseNamespace,
+): EcsProcess | undefined {
+  const process = ecsProcessBase(p, family);
   const vendor = defined({
     table_id: p.tableId,
     signature_issuer: p.signature?.issuer,
@@ -188,7 +199,7 @@ function ecsProcess(p: AlertProcessRecord, tanium: ThreatResponseNamespace): Ecs
   return process;
 }
 
-function ecsProcessBase(p: AlertProcessRecord): EcsProcessBase | undefined {
+function ecsProcessBase(p: AlertProcessRecord, family: OsFamily | undefined): EcsProcessBase | undefined {
   const out: EcsProcessBase = {};
   if (p.pid !== undefined) out.pid = p.pid;
   // `name` may be a full path (`/usr/bin/mv`): ECS `process.name` is the bare name.
@@ -197,9 +208,15 @@ function ecsProcessBase(p: AlertProcessRecord): EcsProcessBase | undefined {
   const executable =
     p.executable ?? (p.name !== undefined && basename(p.name) !== p.name ? p.name : undefined);
   if (executable !== undefined) out.executable = executable;
-  // The command line stays one string: a Windows command line has no reliable split into
-  // `process.args` (each program parses its own), so `args` is not guessed.
-  if (p.commandLine !== undefined) out.command_line = p.commandLine;
+  if (p.commandLine !== undefined) {
+    out.command_line = p.commandLine;
+    // Split by the platform's rules; none when the platform is unknown and the rules disagree.
+    const args = commandLineArgs(p.commandLine, family, executable);
+    if (args !== undefined && args.length > 0) {
+      out.args = args;
+      out.args_count = args.length;
+    }
+  }
   if (p.workingDirectory !== undefined) out.working_directory = p.workingDirectory;
   if (p.uniqueId !== undefined) out.entity_id = p.uniqueId;
   if (p.start !== undefined) out.start = p.start;
@@ -214,8 +231,8 @@ function ecsProcessBase(p: AlertProcessRecord): EcsProcessBase | undefined {
 }
 
 /** A deeper ancestor (grandparent and up), in ECS process names, with its account as sent. */
-function ancestor(p: AlertProcessRecord): AncestorDoc {
-  const out: AncestorDoc = { ...ecsProcessBase(p) };
+function ancestor(p: AlertProcessRecord, family: OsFamily | undefined): AncestorDoc {
+  const out: AncestorDoc = { ...ecsProcessBase(p, family) };
   if (p.user?.domain !== undefined) out.user = { ...out.user, domain: p.user.domain };
   return out;
 }

@@ -6,6 +6,8 @@
  */
 import { eventIdentity, eventTime } from "../../tanium/identity.ts";
 import { basename } from "../../tanium/paths.ts";
+import { commandLineArgs, recorderOsFamily } from "../../tanium/platform.ts";
+import type { OsFamily } from "../../tanium/os.ts";
 import type { ProcessRecord, RecorderEvent, RecorderFamily } from "../../tanium/recorder/record.ts";
 import type { MapContext, MapResult } from "../context.ts";
 import { ECS_VERSION, type EcsDocument, type EcsProcess, type EcsProcessBase } from "../document.ts";
@@ -47,11 +49,14 @@ export function mapRecorderEvent(record: RecorderEvent, context: MapContext): Ma
     // Filled in below, once the family's row is known; declared here to keep the key order.
     event: { kind: "event" },
   };
+  const family = recorderOsFamily(record);
   const host = defined({
     hostname: record.hostname,
     name: record.hostname,
     id: record.computerId,
     ip: record.hostIp === undefined ? undefined : [record.hostIp],
+    // ECS host.os.type's allowed values are the family names; only a certain family is given.
+    os: family === undefined ? undefined : { type: family },
   });
   if (host !== undefined) doc.host = host;
   doc.observer =
@@ -61,11 +66,15 @@ export function mapRecorderEvent(record: RecorderEvent, context: MapContext): Ma
   const user = defined({ id: record.login.id, name: record.login.name });
   if (user !== undefined) doc.user = user;
   if (record.process.groupName !== undefined) doc.group = { name: record.process.groupName };
-  const process = ecsProcess(record.process);
+  const process = ecsProcess(record.process, family);
   if (process !== undefined) doc.process = process;
 
   const spec: EventSpec | undefined =
     record.family === undefined ? undefined : FAMILY_MAPPERS[record.family](record, doc);
+  // A security event (4688) fills the command line from its EventData, after processBase.
+  if (record.family === "security" && doc.process?.command_line !== undefined) {
+    addArgs(doc.process, doc.process.command_line, family);
+  }
   const event: EcsDocument["event"] = { kind: "event" };
   if (spec?.category !== undefined) event.category = listOf(spec.category);
   if (spec?.type !== undefined) event.type = listOf(spec.type);
@@ -101,21 +110,32 @@ function actionOf(name: string): string {
   return action;
 }
 
-function ecsProcess(p: ProcessRecord): EcsProcess | undefined {
-  const process: EcsProcess | undefined = processBase(p);
-  const parent = p.parent === undefined ? undefined : processBase(p.parent);
+/** ECS `process.args`/`args_count`: the command line split by the platform's rules (platform.ts). */
+function addArgs(process: EcsProcessBase, commandLine: string, family: OsFamily | undefined): void {
+  const args = commandLineArgs(commandLine, family, process.executable);
+  if (args === undefined || args.length === 0) return;
+  process.args = args;
+  process.args_count = args.length;
+}
+
+function ecsProcess(p: ProcessRecord, family: OsFamily | undefined): EcsProcess | undefined {
+  const process: EcsProcess | undefined = processBase(p, family);
+  const parent = p.parent === undefined ? undefined : processBase(p.parent, family);
   if (parent === undefined) return process;
   return { ...process, parent };
 }
 
-function processBase(p: ProcessRecord): EcsProcessBase | undefined {
+function processBase(p: ProcessRecord, family: OsFamily | undefined): EcsProcessBase | undefined {
   const out: EcsProcessBase = {};
   if (p.pid !== undefined) out.pid = p.pid;
   if (p.executable !== undefined) {
     out.name = basename(p.executable);
     out.executable = p.executable;
   }
-  if (p.commandLine !== undefined) out.command_line = p.commandLine;
+  if (p.commandLine !== undefined) {
+    out.command_line = p.commandLine;
+    addArgs(out, p.commandLine, family);
+  }
   if (p.entityId !== undefined) out.entity_id = p.entityId;
   if (p.start !== undefined) out.start = p.start;
   if (p.end !== undefined) out.end = p.end;
