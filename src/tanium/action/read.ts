@@ -7,8 +7,9 @@
  * the wrong type.
  */
 import { countColumns, splitDomainUser } from "../columns.ts";
-import { splitPosixCommandLine, splitWindowsCommandLine } from "../command-line.ts";
+
 import { Keyed, unmappedColumns } from "../keys.ts";
+import { commandLineArgs } from "../platform.ts";
 import { readDate, readInt, readString } from "../values.ts";
 import type { ActionRecord } from "./record.ts";
 
@@ -79,27 +80,24 @@ export function readActionRow(value: Readonly<Record<string, unknown>>): ActionR
 }
 
 /**
- * A program that only runs on Windows: a drive or UNC path, a backslash in the name, or a Windows
- * program or script extension (`cmd.exe`, `run.vbs`); the built-in `cmd` and `powershell` too.
+ * A program that only runs on Windows, besides the drive and UNC paths tanium/platform.ts knows:
+ * a backslash inside its name (`..\Tools\run.vbs`; a leading one is the shell's `\ls` idiom), a
+ * Windows program or script extension (`cmd.exe`, `run-patch.vbs`, `setup.ps1`), or the bare
+ * built-ins `cmd`, `powershell`, `pwsh`.
  */
-const WINDOWS_PROGRAM =
-  /^(?:[A-Za-z]:[\\/]|\\\\)|\\|\.(?:exe|com|bat|cmd|vbs|ps1)$|^(?:cmd|powershell|pwsh)$/i;
+const WINDOWS_PROGRAM = /.\\|\.(?:exe|com|bat|cmd|vbs|ps1)$|^(?:cmd|powershell|pwsh)$/i;
 
 /**
  * An action's command runs on whichever endpoints it targets, and the row does not say their
- * platform, so the split is chosen from the command: a Windows program (WINDOWS_PROGRAM) is split
- * by CommandLineToArgvW's rules, an absolute POSIX path (`/bin/sh`) by the shell's; otherwise the
- * arguments are set only when both rules give the same list (no quotes or backslashes that they
- * read differently), never guessed.
+ * platform, so the command's program decides: a Windows program (above) is split by
+ * CommandLineToArgvW's rules; otherwise tanium/platform.ts's rules apply with the program as the
+ * image path (a drive or UNC path is Windows, `/bin/sh` POSIX, else only when both rules agree).
  */
 function commandArgs(command: string): string[] | undefined {
   const program = programOf(command);
-  if (WINDOWS_PROGRAM.test(program)) return nonEmpty(splitWindowsCommandLine(command));
-  if (program.startsWith("/") || program.startsWith("./")) return nonEmpty(splitPosixCommandLine(command));
-  const windows = splitWindowsCommandLine(command);
-  const posix = splitPosixCommandLine(command);
-  if (windows.length !== posix.length || windows.some((arg, i) => arg !== posix[i])) return undefined;
-  return nonEmpty(windows);
+  const family = WINDOWS_PROGRAM.test(program) ? "windows" : undefined;
+  const args = commandLineArgs(command, family, program);
+  return args === undefined || args.length === 0 ? undefined : args;
 }
 
 /** The first word, unquoted: enough to tell the platform by (not a split). */
@@ -112,8 +110,4 @@ function programOf(command: string): string {
   }
   const blank = text.search(/\s/);
   return blank < 0 ? text : text.slice(0, blank);
-}
-
-function nonEmpty(args: string[]): string[] | undefined {
-  return args.length === 0 ? undefined : args;
 }
