@@ -305,3 +305,56 @@ describe("the five other exports take no row of another shape", () => {
     }
   });
 });
+
+describe("the other exports under hostile or outsized input", () => {
+  const discover = (ports: string): Record<string, unknown> => {
+    const result = normalize(
+      JSON.stringify({
+        id: 1,
+        IpAddress: "10.0.0.1",
+        MacOrganization: "Dell Inc.",
+        LastDiscoveredAt: "2025-03-05 06:00:00 +00:00",
+        Ports: ports,
+      }),
+      { receivedAt: RECEIVED_AT },
+    );
+    assert.ok(result.ok);
+    return result.doc.tanium?.discover as Record<string, unknown>;
+  };
+
+  it("reads a few hundred open ports as numbers, and keeps a longer list whole as text", () => {
+    const some = Array.from({ length: 200 }, (_, i) => 1000 + i);
+    assert.deepEqual(discover(some.join(",")).ports, some);
+    assert.equal(discover(some.join(",")).ports_text, undefined);
+    const many = Array.from({ length: 1500 }, (_, i) => i + 1).join(",");
+    const doc = discover(many);
+    assert.equal((doc.ports as number[]).length, 1024);
+    assert.equal(doc.ports_text, many);
+  });
+
+  it("keeps an outsized manifest's items whole, besides the ones it reads", () => {
+    const row = JSON.parse(ALL_SHAPES[39] as string) as { manifest: { items: unknown[] } };
+    const items = Array.from({ length: 300 }, (_, i) => ({ domain: "endpoint-config", ids: [i] }));
+    row.manifest.items = items;
+    const result = normalize(JSON.stringify(row), { receivedAt: RECEIVED_AT });
+    assert.ok(result.ok);
+    const config = result.doc.tanium?.endpoint_config as { manifest: { items: unknown[] } };
+    assert.equal(config.manifest.items.length, 256);
+    assert.deepEqual(result.doc.tanium?.fields?.["manifest.items"], items);
+    assert.deepEqual(result.unmapped, ["manifest.items"]);
+  });
+
+  it("takes no row with more columns than are read for a report, and no `__proto__` column reaches a prototype", () => {
+    const wide: Record<string, number> = {};
+    for (let i = 0; i < 300; i++) wide[`Column ${i}`] = i;
+    const result = normalize(JSON.stringify(wide), { receivedAt: RECEIVED_AT });
+    assert.equal(result.ok ? result.doc.event.dataset : result.error.code, "ERR_NO_EVENT");
+    const proto = normalize('{"Computer Name":"a","__proto__":{"polluted":1},"Count":1}', {
+      receivedAt: RECEIVED_AT,
+    });
+    assert.ok(proto.ok);
+    assert.equal(proto.doc.event.dataset, "tanium.reporting");
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    assert.deepEqual(Object.keys(proto.doc.tanium?.report as object), ["Computer Name", "Count"]);
+  });
+});

@@ -46,21 +46,26 @@ export function splitDomainUser(user: string): { name: string; domain?: string }
   return { name: user };
 }
 
-/** Most items read from one packed text column (a hostile row cannot make the list unbounded). */
+/** Most items read from one packed text column by default (a hostile row cannot make the list unbounded). */
 export const MAX_LIST_ITEMS = 64;
 
 /**
  * A text column holding several values (Interact answers joined by newlines or commas, Discover's
- * `Ports` as `22,41000`): the trimmed non-empty items, at most MAX_LIST_ITEMS.
+ * `Ports` as `22,41000`): the trimmed non-empty items, at most `max`.
  */
-export function splitList(value: unknown, field: string, separators: RegExp): string[] {
+export function splitList(
+  value: unknown,
+  field: string,
+  separators: RegExp,
+  max: number = MAX_LIST_ITEMS,
+): string[] {
   const text = readString(value, field);
   if (text === undefined) return [];
   const items: string[] = [];
   for (const part of text.split(separators)) {
     const item = part.trim();
     if (item !== "") items.push(item);
-    if (items.length >= MAX_LIST_ITEMS) break;
+    if (items.length >= max) break;
   }
   return items;
 }

@@ -48,6 +48,9 @@ const KNOWN = new Set([
 
 const PORT = /^\d{1,5}$/;
 
+/** Open ports read as numbers: a scan finds at most a few hundred; a longer list is also kept as text. */
+const MAX_PORTS = 1024;
+
 export function isDiscoverShape(value: Readonly<Record<string, unknown>>): boolean {
   return countColumns(value, MARKERS) >= 2;
 }
@@ -132,8 +135,8 @@ function discoverOs(os: string | undefined): OsDescription | undefined {
 
 /** `"80,443,631,9100"` → numbers; a list with anything but ports is also kept as sent. */
 function readPorts(record: DiscoverRecord, value: unknown, field: string): void {
-  const items = typeof value === "number" ? [String(value)] : splitList(value, field, /[,;\s]+/);
-  let clean = true;
+  const items = typeof value === "number" ? [String(value)] : splitList(value, field, /[,;\s]+/, MAX_PORTS);
+  let clean = items.length < MAX_PORTS;
   for (const item of items) {
     const port = PORT.test(item) ? Number(item) : -1;
     if (port >= 0 && port <= 65535) {
