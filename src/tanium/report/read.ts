@@ -8,7 +8,8 @@
  * letter or a digit and has no `_` (`Computer Name`, `OS Platform`, `Count`; the other exports
  * use snake_case or camelCase keys) — at least one key has a space (a sensor's display name:
  * PascalCase keys alone are another export's), and every value is a scalar (answers are text;
- * `Count` a number). Values are read leniently: a column of an unexpected type is not mapped but
+ * `Count` a number). A question with a column another shape is marked by (`Event Name`, `File
+ * Path`, `Change Type`) is read as that shape. Values are read leniently: a column of an unexpected type is not mapped but
  * kept as sent, and Interact's placeholders (`[no results]`, `[current result unavailable]`,
  * `TSE-Error: …`) are no value.
  */
