@@ -1,10 +1,9 @@
 /**
  * @module tanium/shapes
- * Which of Tanium Connect's shapes a decoded object is (events.md §0 and §6.1; the other
- * exports: connect-exports.md), and its reading into a typed record. Tanium knowledge only: what
- * the records become (ECS, later OCSF) is the business of the schema modules. One row per shape;
- * the first whose `detect` says yes reads it, so a shape with a sharper test comes before a
- * looser one.
+ * Which of Tanium Connect's shapes a decoded object is (events.md §0 and §6.1), and its reading
+ * into a typed record. Tanium knowledge only: what the records become (ECS, later OCSF) is the
+ * business of the schema modules. One row per shape; the first whose `detect` says yes reads it,
+ * so a shape with a sharper test comes before a looser one.
  */
 import { isActionShape, readActionRow } from "./action/read.ts";
 import type { ActionRecord } from "./action/record.ts";
