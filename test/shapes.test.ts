@@ -1,11 +1,9 @@
 /**
  * @module test/shapes
  * Every shape Tanium Connect sends (events.md §0: recorder A, Threat Response alerts B1/B2,
- * audit rows C, Integrity Monitor rows D; and the other exports of connect-exports.md: action
- * history, client status, Discover, Endpoint Configuration, saved-question reports), from one
- * stream: the reference samples all normalize, each into valid ECS, each recognized as its own
- * shape; and a mixed file of all of them, in any order and with or without a syslog header, comes
- * out of the real command line for line. No row of one shape is taken for another.
+ * audit rows C, Integrity Monitor rows D), from one stream: the reference samples all normalize,
+ * each into valid ECS, each recognized as its own shape; and a mixed file of all of them, in any
+ * order and with or without a syslog header, comes out of the real command line for line.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
