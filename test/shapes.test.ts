@@ -136,9 +136,9 @@ describe("a mixed file through tanium-ecs normalize", () => {
 });
 
 /**
- * examples/all-shapes.ndjson: one line of every shape, the 36 reference samples then the five
- * other Connect exports (connect-exports.md's samples: action history, client status, Discover,
- * Endpoint Configuration, a saved-question report whose line begins with a space).
+ * examples/all-shapes.ndjson: one line of every shape, the 36 reference samples then
+ * connect-exports.md's six (action history, client status, Discover, Endpoint Configuration, a
+ * saved-question report whose line begins with a space, a Threat Response intel change).
  */
 const ALL_SHAPES = readFileSync(join(REPO_ROOT, "examples", "all-shapes.ndjson"), "utf8")
   .split("\n")
@@ -150,6 +150,7 @@ const CONNECT_EXPORTS = [
   "tanium.discover",
   "tanium.endpoint_config",
   "tanium.reporting",
+  "tanium.threat_response",
 ];
 
 function allShapesDataset(line: number): string {
@@ -157,8 +158,8 @@ function allShapesDataset(line: number): string {
 }
 
 describe("examples/all-shapes.ndjson (every shape, the other Connect exports included)", () => {
-  it("has the 36 reference samples and one line of each of the five other exports", () => {
-    assert.equal(ALL_SHAPES.length, 41);
+  it("has the 36 reference samples and connect-exports.md's six", () => {
+    assert.equal(ALL_SHAPES.length, 42);
   });
 
   ALL_SHAPES.forEach((line, index) => {
