@@ -67,6 +67,30 @@ test("the B1 payload and the same details sent as a B2 object give the same arti
   assert.deepEqual(b2.doc.process, b1.doc.process);
   assert.deepEqual(b2.doc.file, b1.doc.file);
   assert.deepEqual(b2.doc.related?.hash, b1.doc.related?.hash);
+  // The whole details are kept as the same object for both generations.
+  const kept = (doc: typeof b1.doc): unknown =>
+    JSON.parse(JSON.stringify((doc.tanium?.threat_response as Record<string, unknown>).match_details));
+  assert.deepEqual(kept(b1.doc), details);
+  assert.deepEqual(kept(b2.doc), details);
+});
+
+test("kept details never reach a prototype, and hostile nesting is cut at 20 levels without a crash", () => {
+  let deep = '"bottom"';
+  for (let i = 0; i < 50_000; i++) deep = `{"d":${deep}}`;
+  const text = `{"match":{"type":"file","properties":{"fullpath":"/tmp/x"}},"__proto__":{"polluted":1},"x":{"constructor":{"prototype":{"polluted":2}}},"deep":${deep}}`;
+  const line = JSON.stringify({ "Alert Id": "a-2", "Match Details": text });
+  const result = normalize(line, { receivedAt });
+  assert.ok(result.ok, result.ok ? "" : result.error.message);
+  const tr = result.doc.tanium?.threat_response as Record<string, unknown>;
+  const kept = tr.match_details as Record<string, unknown>;
+  assert.equal(Object.hasOwn(kept, "__proto__"), false);
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  assert.deepEqual(JSON.parse(JSON.stringify(kept.x)), {});
+  assert.equal(result.doc.file?.path, "/tmp/x");
+  // The cut is listed; 50,000 levels are too deep even for their JSON text, so that part is left out.
+  // Level 1 is the details object: `deep` is level 2, and the 21st level is the first cut.
+  assert.deepEqual(tr.truncated, [`deep${".d".repeat(19)}`]);
+  assert.ok(result.doc.tags?.includes("tanium_ecs_unsafe_key_removed"));
 });
 
 test("Other Parameters keeps `=` inside values (base64 padding) and splits on the first `=` only", () => {

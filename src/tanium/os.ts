@@ -4,8 +4,11 @@
  * `full` is the os text (quotes already removed); the family and platform come from the
  * `platform` text only (a Windows os text stands in when the platform is missing); `name` and
  * `version` only where the text splits safely:
- * - Windows (`Microsoft Windows 11 Enterprise`): `name` is the text; no `version` (the product
- *   number is not the OS version, and `patch_level` is kept as sent).
+ * - Windows (`Microsoft Windows 11 Enterprise`): `name` is the text up to a dotted number, if
+ *   any (`windows 10.00.0` is `windows`: ECS `name` is "without the version"; a product number
+ *   such as `11` stays, it is part of the product name). `version` is `patch_level`
+ *   (`10.0.22631.3296`: major.minor.build.revision, what `ver` shows), else `build_number`;
+ *   never the product number.
  * - Others (`<name> [release] <version> …`): `name` is the words before the first word that is a
  *   dotted number, without a trailing `release`; `version` is that number (`Rocky Linux release
  *   9.4 (Blue Onyx)` → `Rocky Linux`, `9.4`; `Ubuntu 22.04.4 LTS` → `Ubuntu`, `22.04.4`).
@@ -49,6 +52,7 @@ export interface OsDescription {
 }
 
 const VERSION = /^\d+(?:\.\d+)*$/;
+const DOTTED_VERSION = /^\d+(?:\.\d+)+$/;
 const WINDOWS = /^(?:microsoft\s+)?windows\b/i;
 
 /** Parsed os texts: a fleet has few distinct ones. Bounded: the text comes from the input. */
@@ -69,11 +73,29 @@ export function describeOs(system: SystemInfoRecord | undefined): OsDescription 
   }
   if (full !== undefined) {
     os.full = full;
-    const names = windowsText ? { name: full } : nameAndVersion(full);
+    const names = windowsText ? windowsName(full) : nameAndVersion(full);
     if (names.name !== undefined) os.name = names.name;
     if (names.version !== undefined) os.version = names.version;
   }
+  if (os.family === "windows") {
+    const version = windowsVersion(system.patchLevel) ?? windowsVersion(system.buildNumber);
+    if (version !== undefined) os.version = version;
+  }
   return os.family === undefined && os.full === undefined ? undefined : os;
+}
+
+/** A Windows os text: the words before the first dotted number; the number is no version here. */
+function windowsName(full: string): { name?: string; version?: string } {
+  const words = full.split(/\s+/).filter((w) => w !== "");
+  const at = words.findIndex((w) => DOTTED_VERSION.test(w));
+  if (at < 0) return { name: full };
+  return at === 0 ? {} : { name: words.slice(0, at).join(" ") };
+}
+
+/** `patch_level`/`build_number` when it is a version number (digits and dots), else nothing. */
+function windowsVersion(value: string | undefined): string | undefined {
+  const text = value?.trim();
+  return text !== undefined && VERSION.test(text) ? text : undefined;
 }
 
 function nameAndVersion(full: string): { name?: string; version?: string } {

@@ -6,7 +6,6 @@
  * deeper ancestry under `tanium`), file or connection in their ECS fields, every hash in
  * `related.hash`. Pure: the receive time and the raw text come in through the context.
  */
-import { isIP } from "node:net";
 import type {
   AlertProcessRecord,
   AlertRecord,
@@ -34,6 +33,7 @@ import {
   type EcsThreat,
   type EcsUser,
 } from "../document.ts";
+import { endpoint as connectionEnd, networkType } from "../common/network.ts";
 import { defined, hasMembers } from "../common/objects.ts";
 import {
   DEFAULT_CATEGORIES,
@@ -52,7 +52,9 @@ const NO_UNMAPPED: readonly string[] = [];
 /**
  * ECS `event.kind` is `alert` for both phases: `detect.unmatch` comes from the same detection and
  * is kept next to its match (same rule, host and dataset), told apart by `event.action`
- * `detect-unmatch` and, where the category allows it, `event.type: end` (tables.ts).
+ * `detect-unmatch` and, where the category allows it, `event.type: end` (tables.ts). The B1 intel
+ * changes (`detect.service.intel.created`/`.modified`) are no detection: `event.kind: event`,
+ * `configuration` with `creation`/`change`, the console user in `user.*`, the intel in `rule.*`.
  */
 export function mapAlert(record: AlertRecord, context: MapContext): MapResult {
   const match = record.match;
@@ -136,7 +138,7 @@ export function mapAlert(record: AlertRecord, context: MapContext): MapResult {
   if (tags.length > 0) doc.tags = tags;
 
   fillRelated(doc, match);
-  keepDetails(record, tanium, context);
+  keepDetails(record, tanium);
   if (hasMembers(tanium)) doc.tanium = { threat_response: tanium };
   if (context.prefix !== undefined) (doc.tanium ??= {}).envelope = { prefix: context.prefix };
   doc.message = messageOf(record, doc);
@@ -168,12 +170,19 @@ function categorize(record: AlertRecord): EcsDocument["event"] {
     category = [category[0] as string, "malware", ...category.slice(1)];
   }
   const types = ["info"];
+  if (record.phase === "intel_created" || record.phase === "intel_modified") {
+    // A console user's change to an intel definition: ECS configuration, not a detection.
+    const type = record.phase === "intel_created" ? "creation" : "change";
+    return { kind: "event", category: ["configuration"], type: [type], action: eventNameAction(record) };
+  }
   if (record.phase === "unmatch" && category.some((c) => END_CATEGORIES.has(c))) types.push("end");
-  const action =
-    record.phase === "other"
-      ? (record.eventName ?? "").trim().toLowerCase().replaceAll(".", "-")
-      : PHASE_ACTIONS[record.phase];
+  const action = record.phase === "other" ? eventNameAction(record) : PHASE_ACTIONS[record.phase];
   return { kind: "alert", category: [...category], type: types, action };
+}
+
+/** The B1 event name in the project's hyphenated spelling (`detect.service.intel.created`). */
+function eventNameAction(record: AlertRecord): string {
+  return (record.eventName ?? "").trim().toLowerCase().replaceAll(".", "-");
 }
 
 /** The B1 user columns when any is set; otherwise the matched process's account. */
@@ -281,12 +290,12 @@ function ecsFile(f: FileArtifactRecord, tanium: ThreatResponseNamespace): EcsFil
  * `source`, remote = `destination`), with no `network.direction` claimed.
  */
 function mapPort(port: PortArtifactRecord, doc: EcsDocument, tanium: ThreatResponseNamespace): void {
-  const source: EcsEndpoint | undefined = defined({ ip: port.localIp, port: port.localPort });
-  const destination: EcsEndpoint | undefined = defined({ ip: port.remoteIp, port: port.remotePort });
+  const source = connectionEnd(port.localIp, port.localPort);
+  const destination = connectionEnd(port.remoteIp, port.remotePort);
   if (source !== undefined) doc.source = source;
   if (destination !== undefined) doc.destination = destination;
-  const ip = port.remoteIp ?? port.localIp;
-  if (ip !== undefined) doc.network = { type: isIP(ip) === 6 ? "ipv6" : "ipv4" };
+  const type = networkType(port.localIp, port.remoteIp);
+  if (type !== undefined) doc.network = { type };
   if (port.connectionTime !== undefined) tanium.port = { connection_time: port.connectionTime };
 }
 
@@ -325,10 +334,14 @@ function fillRelated(doc: EcsDocument, match: MatchRecord | undefined): void {
   add(ip, doc.destination?.ip);
   const hosts: string[] = [];
   add(hosts, doc.host?.name);
+  // ECS related.user: "all the user names or other user identifiers seen on the event" (SIDs, uids).
   const users: string[] = [];
   add(users, doc.user?.name);
+  add(users, doc.user?.id);
   add(users, doc.process?.user?.name);
+  add(users, doc.process?.user?.id);
   add(users, doc.process?.parent?.user?.name);
+  add(users, doc.process?.parent?.user?.id);
   const related: NonNullable<EcsDocument["related"]> = {};
   if (ip.length > 0) related.ip = ip;
   if (hosts.length > 0) related.hosts = hosts;
@@ -405,18 +418,13 @@ function keepVendorValues(record: AlertRecord, tanium: ThreatResponseNamespace):
   }
 }
 
-function keepDetails(record: AlertRecord, tanium: ThreatResponseNamespace, context: MapContext): void {
-  // The details as text, for what has no field above. B1's payload is base64 in the original and
-  // a B2 text is already text; a B2 object is in `event.original` as sent, and serialized here
-  // only when the original is not kept.
-  if (record.detailsText !== undefined) tanium.match_details = record.detailsText;
-  else if (record.detailsObject !== undefined && !context.original) {
-    try {
-      tanium.match_details = JSON.stringify(record.detailsObject);
-    } catch {
-      // Nested past what JSON.stringify's stack allows: the mapped fields are all there is.
-    }
-  }
+/**
+ * The whole details as structured data, for what has no field above (B1's payload decoded from
+ * its base64, B2's object or text alike), and where its copy was cut at 20 levels.
+ */
+function keepDetails(record: AlertRecord, tanium: ThreatResponseNamespace): void {
+  if (record.details !== undefined) tanium.match_details = record.details;
+  if (record.detailsTruncated !== undefined) tanium.truncated = record.detailsTruncated;
 }
 
 /** `Tanium Threat Response alert "Encoded PowerShell" on wks-0042: process powershell.exe (pid 7720)`. */
@@ -425,6 +433,11 @@ function messageOf(record: AlertRecord, doc: EcsDocument): string {
     record.intel.name ?? (record.intel.id === undefined ? "unknown rule" : `intel ${record.intel.id}`);
   const host = doc.host?.name ?? doc.host?.ip?.[0] ?? "unknown host";
   let text: string;
+  if (record.phase === "intel_created" || record.phase === "intel_modified") {
+    const who = doc.user?.name ?? (doc.user?.id === undefined ? "unknown user" : `user ${doc.user.id}`);
+    const verb = record.phase === "intel_created" ? "created" : "modified";
+    return `Tanium Threat Response intel "${rule}" ${verb} by ${who}`;
+  }
   if (record.phase === "unmatch") text = `Tanium Threat Response match ended: "${rule}" on ${host}`;
   else if (record.phase === "other")
     text = `Tanium Threat Response ${record.eventName ?? "event"}: "${rule}" on ${host}`;
@@ -476,5 +489,6 @@ interface ThreatResponseNamespace {
   process_ancestry_truncated?: boolean;
   file?: object;
   port?: object;
-  match_details?: string;
+  match_details?: Record<string, unknown>;
+  truncated?: string[];
 }

@@ -5,8 +5,7 @@
  * (inbound) connection has the remote peer as source. Direction per ECS `network.direction`.
  * @see https://www.elastic.co/docs/reference/ecs/ecs-network
  */
-import { isIPv4 } from "node:net";
-import type { EcsEndpoint } from "../document.ts";
+import { endpoint, networkType } from "../common/network.ts";
 import type { EventSpec, FamilyMapper } from "./spec.ts";
 import { defined } from "../common/objects.ts";
 import { rowOf } from "./spec.ts";
@@ -47,21 +46,6 @@ export const mapNetworkEvent: FamilyMapper = (record, doc) => {
   const [source, destination] = spec.local === "source" ? [local, remote] : [remote, local];
   if (source !== undefined) doc.source = source;
   if (destination !== undefined) doc.destination = destination;
-  const sample = localIp ?? remoteIp;
-  doc.network = defined({
-    direction: spec.direction,
-    type: sample === undefined ? undefined : ipVersion(sample),
-  });
+  doc.network = defined({ direction: spec.direction, type: networkType(localIp, remoteIp) });
   return spec;
 };
-
-function endpoint(ip: string | undefined, port: number | undefined): EcsEndpoint | undefined {
-  return defined({ address: ip, ip, port });
-}
-
-/** An IPv4-mapped IPv6 address (`::ffff:192.0.2.7`, a dual-stack socket) carries IPv4 traffic. */
-function ipVersion(ip: string): "ipv4" | "ipv6" {
-  if (isIPv4(ip)) return "ipv4";
-  const lower = ip.toLowerCase();
-  return lower.startsWith("::ffff:") && isIPv4(lower.slice(7)) ? "ipv4" : "ipv6";
-}

@@ -31,10 +31,12 @@ export const MAX_ANCESTRY_DEPTH = 16;
 /** Bounds on the arrays walked (`whats`, `relevant_actions`, `contexts`, intra ids, hashes). */
 export const MAX_ITEMS = 64;
 
-/** One walk's state: the raw text for 64-bit digits, and the hashes seen. */
+/** One walk's state: the raw text for 64-bit digits, the hashes seen, the port's process. */
 class Walk {
   readonly raw: string | undefined;
   readonly hashes: string[] = [];
+  /** `relevant_actions[].target.port.process`: the connecting process, as the finding has it. */
+  portProcess: Keyed | undefined;
 
   constructor(raw: string | undefined) {
     this.raw = raw;
@@ -114,7 +116,9 @@ export function readMatchDetails(details: JsonObject, raw: string | undefined): 
     }
   }
 
-  record.process = readChain(matchedProcess, actingProcess, walk);
+  // The matched process (match.properties), the port target's (finding), the acting one: one
+  // process seen three ways, each adding what the others lack.
+  record.process = readChain([matchedProcess, walk.portProcess, actingProcess], walk);
   return record;
 }
 
@@ -210,7 +214,16 @@ function readActions(activity: Keyed, record: MatchRecord, walk: Walk): void {
         }
       }
       const port = target.child("port");
-      if (port !== undefined && record.port === undefined) record.port = readPort(port);
+      if (port !== undefined) {
+        const read = readPort(port);
+        // The matched port (port match) and the action's target are one connection when their
+        // ends agree: the target adds what the match lacks (connection time).
+        if (record.port === undefined) record.port = read;
+        else if (samePort(record.port, read)) record.port = { ...read, ...defined(record.port) };
+        if (walk.portProcess === undefined && (record.port === read || samePort(record.port, read))) {
+          walk.portProcess = port.child("process");
+        }
+      }
     }
     if (i === 0 || record.context === undefined) {
       const context = readRecorderContext(a.child("taniumrecordercontext"));
@@ -273,6 +286,18 @@ function readPort(k: Keyed): PortArtifactRecord {
   };
 }
 
+/** Whether two reports of a port can be one connection: no end that both give differs. */
+function samePort(a: PortArtifactRecord, b: PortArtifactRecord): boolean {
+  const agree = <T>(x: T | undefined, y: T | undefined): boolean =>
+    x === undefined || y === undefined || x === y;
+  return (
+    agree(a.localIp, b.localIp) &&
+    agree(a.localPort, b.localPort) &&
+    agree(a.remoteIp, b.remoteIp) &&
+    agree(a.remotePort, b.remotePort)
+  );
+}
+
 function ip(value: unknown): string | undefined {
   const t = text(value)?.trim();
   return t !== undefined && isIP(t) !== 0 ? t : undefined;
@@ -298,37 +323,36 @@ function readSignature(s: Keyed | undefined): SignatureRecord | undefined {
 }
 
 /**
- * The process chain: the matched process and its `parent`s (`match.properties`), merged level by
- * level with the finding's acting process (`acting_artifact.process`, whose parents nest as
- * `parent.process`), which adds the user id, the signature and the hashes. The two are one
- * process when their pids agree (or one has none); otherwise the acting one is left out.
+ * The process chain from several reports of it, first one first: the matched process and its
+ * `parent`s (`match.properties`), the port target's process and the finding's acting process
+ * (`acting_artifact.process`; their parents nest as `parent.process`), which add the user id,
+ * the signature, the hashes. Merged level by level: a report is the same process when its pid
+ * agrees with what is merged so far (or one has none); from the first level it disagrees, that
+ * report is left out.
  */
-function readChain(
-  matched: Keyed | undefined,
-  acting: Keyed | undefined,
-  walk: Walk,
-): ProcessChainRecord | undefined {
-  let a = matched;
-  let b = acting;
+function readChain(reports: readonly (Keyed | undefined)[], walk: Walk): ProcessChainRecord | undefined {
+  const sources = [...reports];
   const levels: AlertProcessRecord[] = [];
   let truncated = false;
-  while (a !== undefined || b !== undefined) {
+  while (sources.some((s) => s !== undefined)) {
     if (levels.length > MAX_ANCESTRY_DEPTH) {
       truncated = true;
       break;
     }
-    const fromA = a === undefined ? undefined : readProcess(a, walk);
-    const fromB = b === undefined ? undefined : readProcess(b, walk);
-    let level: AlertProcessRecord;
-    if (fromA === undefined) level = fromB as AlertProcessRecord;
-    else if (fromB === undefined) level = fromA;
-    else if (fromA.pid !== undefined && fromB.pid !== undefined && fromA.pid !== fromB.pid) {
-      level = fromA;
-      b = undefined;
-    } else level = mergeProcess(fromA, fromB);
+    let level: AlertProcessRecord | undefined;
+    for (let i = 0; i < sources.length; i++) {
+      const source = sources[i];
+      if (source === undefined) continue;
+      const read = readProcess(source, walk);
+      if (level === undefined) level = read;
+      else if (level.pid !== undefined && read.pid !== undefined && level.pid !== read.pid) {
+        sources[i] = undefined;
+        continue;
+      } else level = mergeProcess(level, read);
+      sources[i] = parentOf(source);
+    }
+    if (level === undefined) break;
     levels.push(level);
-    a = a === undefined ? undefined : parentOf(a);
-    b = b === undefined ? undefined : parentOf(b);
   }
   const [process, ...ancestors] = levels;
   return process === undefined ? undefined : { process, ancestors, truncated };

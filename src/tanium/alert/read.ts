@@ -15,6 +15,7 @@ import { readDate, readIp, readString } from "../values.ts";
 import { canonicalKey, isObject, Keyed, MAX_KEYS_PER_OBJECT, type JsonObject } from "../keys.ts";
 import { id, num } from "./lenient.ts";
 import { readMatchDetails } from "./match-details.ts";
+import { copyDetails } from "./details.ts";
 import { decodePayload, parseJsonObject, splitOtherParameters, type Decoded } from "./other-parameters.ts";
 import type { AlertGeneration, AlertPhase, AlertRecord, AlertUser, MitreRecord } from "./record.ts";
 
@@ -92,6 +93,8 @@ function phaseOf(eventName: string | undefined): AlertPhase {
   const name = eventName.trim().toLowerCase();
   if (name === "detect.match") return "match";
   if (name === "detect.unmatch") return "unmatch";
+  if (name === "detect.service.intel.created") return "intel_created";
+  if (name === "detect.service.intel.modified") return "intel_modified";
   return "other";
 }
 
@@ -225,7 +228,7 @@ function readOtherParameters(k: Keyed, record: AlertRecord): void {
   }
   if (payload === undefined) return;
   const decoded = decodePayload(payload);
-  takeDetails(record, decoded, `${field}.payload`, payload, decoded.ok ? decoded.text : undefined);
+  takeDetails(record, decoded, `${field}.payload`, payload);
 }
 
 /**
@@ -237,7 +240,7 @@ function readDetails(k: Keyed, record: AlertRecord, source: string): void {
   const value = scalar(k.get("matchdetails"));
   if (value === undefined || value === null || value === "") return;
   if (isObject(value)) {
-    record.detailsObject = value;
+    keepDetails(record, value);
     record.match = readMatchDetails(value, source);
     return;
   }
@@ -245,7 +248,7 @@ function readDetails(k: Keyed, record: AlertRecord, source: string): void {
     throw new FieldTypeError(field, "a JSON object or its text", value, "ERR_PAYLOAD");
   }
   const decoded = parseJsonObject(value);
-  takeDetails(record, decoded, field, value, value);
+  takeDetails(record, decoded, field, value);
 }
 
 /**
@@ -253,13 +256,7 @@ function readDetails(k: Keyed, record: AlertRecord, source: string): void {
  * document would need `event.kind: pipeline_error` (the issue's rule), and in this project that
  * kind is what a dead letter is, kept with its original line for a replay. Never dropped silently.
  */
-function takeDetails(
-  record: AlertRecord,
-  decoded: Decoded,
-  field: string,
-  sent: string,
-  text: string | undefined,
-): void {
+function takeDetails(record: AlertRecord, decoded: Decoded, field: string, sent: string): void {
   if (!decoded.ok) {
     const expected =
       decoded.problem === "json" || decoded.problem === "not_an_object"
@@ -267,7 +264,15 @@ function takeDetails(
         : `base64 of a UTF-8 JSON object (${decoded.detail})`;
     throw new FieldTypeError(field, expected, sent, "ERR_PAYLOAD");
   }
-  record.detailsText = text;
   record.unsafeKeys += decoded.unsafeKeys;
+  keepDetails(record, decoded.value);
   record.match = readMatchDetails(decoded.value, decoded.text);
+}
+
+/** The whole details, copied safely (details.ts), whichever generation and form they came in. */
+function keepDetails(record: AlertRecord, details: JsonObject): void {
+  const copy = copyDetails(details);
+  record.details = copy.value;
+  if (copy.truncated.length > 0) record.detailsTruncated = copy.truncated;
+  record.unsafeKeys += copy.unsafeKeys;
 }

@@ -3,7 +3,6 @@
  * Typed records of what a Threat Response alert says (shape B, events.md §3), in Tanium's terms
  * and independent of any output schema: the ECS mapper (and a later OCSF one) read these.
  */
-import type { JsonObject } from "../keys.ts";
 
 /** B2 "Match Alerts Raw" (Connect source "Tanium Detect") or B1 `detect.match`/`detect.unmatch`. */
 export type AlertGeneration = "match_alerts_raw" | "legacy";
@@ -11,9 +10,11 @@ export type AlertGeneration = "match_alerts_raw" | "legacy";
 /**
  * `match`: a match was found (B2 rows, B1 `detect.match`). `unmatch`: B1 `detect.unmatch`, whose
  * meaning Tanium does not document (events.md §1.3, §7); read as "the match no longer holds".
+ * `intel_created`/`intel_modified`: B1 `detect.service.intel.created`/`.modified`, a console
+ * user's change to an intel definition, no detection (connect-exports.md §6).
  * `other`: a B1 `Event Name` this version does not know.
  */
-export type AlertPhase = "match" | "unmatch" | "other";
+export type AlertPhase = "match" | "unmatch" | "intel_created" | "intel_modified" | "other";
 
 export interface AlertUser {
   name?: string;
@@ -209,10 +210,10 @@ export interface AlertRecord {
   link?: string;
   /** The payload / `Match Details`, when the alert has one. */
   match?: MatchRecord;
-  /** The details as JSON text, when they came as text (B1 payload decoded, B2 string). */
-  detailsText?: string;
-  /** The details object, when B2 sent an object. */
-  detailsObject?: JsonObject;
+  /** The whole details object, copied with null prototypes and cut at 20 levels (details.ts). */
+  details?: Record<string, unknown>;
+  /** Where the details copy was cut (dotted paths); the cut values are kept as JSON text. */
+  detailsTruncated?: string[];
   /** `Other Parameters` pairs beyond name/source/type/payload (null-prototype). */
   otherParameters?: Record<string, string>;
   /** `__proto__`-like keys removed from a payload decoded here. */
