@@ -17,6 +17,7 @@ import {
   commandLineArgs,
   isWindowsCommandLine,
   isWindowsPath,
+  MAX_ARGS,
 } from "../src/tanium/platform.ts";
 
 /** Quoting for CommandLineToArgvW ("Everyone quotes command line arguments the wrong way"). */
@@ -198,5 +199,11 @@ describe("commandLineArgs (which rules apply)", () => {
     assert.equal(commandLineArgs(quoted, undefined, undefined), undefined);
     assert.equal(commandLineArgs(quoted, undefined, "tool"), undefined);
     assert.deepEqual(commandLineArgs("tool -v 3", undefined, undefined), ["tool", "-v", "3"]);
+  });
+
+  it("gives no arguments past what a Windows command line can hold", () => {
+    const many = `x${" a".repeat(MAX_ARGS)}`;
+    assert.equal(commandLineArgs(many, "linux", undefined), undefined);
+    assert.equal(commandLineArgs(many.slice(0, -2), "linux", undefined)?.length, MAX_ARGS);
   });
 });

@@ -4,11 +4,13 @@
  * `process.args` ("Array of process arguments, starting with the absolute path to the
  * executable"). Tanium reports a process's command line as one string (events.md §2.2), so the
  * split has to be redone here: Windows programs receive one string and split it themselves (the
- * `CommandLineToArgvW` rules), POSIX programs receive a vector that the recorder joined with
- * spaces after a shell had split it (the shell's word rules, without any expansion).
+ * `CommandLineToArgvW` rules); a POSIX command line as Tanium reports it keeps the shell's quoting
+ * (events.md sample 4: `python3 -c 'import os; print("…")'`), so it is split by the shell's word
+ * rules, without any expansion.
  *
  * Both splitters are one left-to-right pass over the string with no regular expression, copy
- * literal runs with `slice`, never throw, and return `[]` for an empty or all-blank line.
+ * literal runs with `slice`, and never throw; an empty line gives `[]` (a POSIX all-blank one
+ * too; on Windows a leading blank is an empty program name, as CommandLineToArgvW gives).
  */
 
 export type ArgvPlatform = "windows" | "posix";

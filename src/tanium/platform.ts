@@ -15,9 +15,21 @@
  *   backslashes), so a detection rule never sees a guess.
  */
 import type { AlertProcessRecord, AlertRecord } from "./alert/record.ts";
-import { splitPosixCommandLine, splitWindowsCommandLine, type ArgvPlatform } from "./command-line.ts";
+import {
+  splitCommandLine,
+  splitPosixCommandLine,
+  splitWindowsCommandLine,
+  type ArgvPlatform,
+} from "./command-line.ts";
 import { describeOs, type OsFamily } from "./os.ts";
+import type { IntegrityRecord } from "./integrity/record.ts";
 import type { RecorderEvent } from "./recorder/record.ts";
+
+/**
+ * More arguments than a Windows command line can hold (32,767 characters: at most 16,384
+ * one-character arguments) is hostile input: no `args` then; the command line is still kept.
+ */
+export const MAX_ARGS = 16_384;
 
 const BACKSLASH = 0x5c;
 const SLASH = 0x2f;
@@ -71,6 +83,14 @@ export function recorderOsFamily(record: RecorderEvent): OsFamily | undefined {
   return undefined;
 }
 
+/** An Integrity Monitor row's OS family: a watched registry path or a Windows path is Windows. */
+export function integrityOsFamily(record: IntegrityRecord): OsFamily | undefined {
+  if (record.pathKind === "registry" || isWindowsPath(record.path) || isWindowsPath(record.processPath)) {
+    return "windows";
+  }
+  return undefined;
+}
+
 /** The alert's OS family: `system_info` when it says, else Windows paths in the match. */
 export function alertOsFamily(record: AlertRecord): OsFamily | undefined {
   const match = record.match;
@@ -110,11 +130,14 @@ export function commandLineArgs(
     else if (executable.charCodeAt(0) === SLASH) platform = "posix";
   }
   if (platform === undefined && isWindowsCommandLine(commandLine)) platform = "windows";
-  if (platform === "windows") return splitWindowsCommandLine(commandLine);
-  if (platform === "posix") return splitPosixCommandLine(commandLine);
+  if (platform !== undefined) return bounded(splitCommandLine(commandLine, platform));
   const windows = splitWindowsCommandLine(commandLine);
   const posix = splitPosixCommandLine(commandLine);
   if (windows.length !== posix.length) return undefined;
   for (let i = 0; i < windows.length; i++) if (windows[i] !== posix[i]) return undefined;
-  return windows;
+  return bounded(windows);
+}
+
+function bounded(args: string[]): string[] | undefined {
+  return args.length > MAX_ARGS ? undefined : args;
 }

@@ -9,6 +9,7 @@
 import { eventIdentity, eventTime } from "../../tanium/identity.ts";
 import type { IntegrityChange, IntegrityRecord } from "../../tanium/integrity/record.ts";
 import { basename, splitPath } from "../../tanium/paths.ts";
+import { integrityOsFamily } from "../../tanium/platform.ts";
 import { splitHive } from "../../tanium/registry.ts";
 import type { MapContext, MapResult } from "../context.ts";
 import { ECS_VERSION, type EcsDocument } from "../document.ts";
@@ -81,7 +82,12 @@ export function mapIntegrity(record: IntegrityRecord, context: MapContext): MapR
   doc.event = event;
   doc.observer = { product: OBSERVER.product, type: OBSERVER.type, vendor: OBSERVER.vendor };
 
-  const host = defined({ hostname: record.computerName, name: record.computerName });
+  const family = integrityOsFamily(record);
+  const host = defined({
+    hostname: record.computerName,
+    name: record.computerName,
+    os: family === undefined ? undefined : { type: family },
+  });
   if (host !== undefined) doc.host = host;
   const user = defined({ name: record.userName, domain: record.userDomain });
   if (user !== undefined) doc.user = user;

@@ -1,11 +1,12 @@
 /**
  * @module ecs/recorder/dns
  * `dns_event` → ECS `dns.*` (`network`/`protocol`, as ECS categorizes protocol detail). The
- * `response` format is unconfirmed (events.md §7): it may be one address, a list, a name, or
- * `[unresolved]`, so it is split and each address also goes to `dns.resolved_ip`.
+ * response's answers (tanium/recorder/dns.ts) go to `dns.answers`, each address also to
+ * `dns.resolved_ip`.
  * @see https://www.elastic.co/docs/reference/ecs/ecs-dns
  */
 import { isIP } from "node:net";
+import { dnsAnswers } from "../../tanium/recorder/dns.ts";
 import type { EventSpec, FamilyMapper } from "./spec.ts";
 import { defined } from "../common/objects.ts";
 import { rowOf } from "./spec.ts";
@@ -18,11 +19,9 @@ export const DNS_EVENTS: Readonly<Record<string, EventSpec>> = {
   },
 };
 
-const SEPARATORS = /[\s,;|]+/;
-
 export const mapDnsEvent: FamilyMapper = (record, doc) => {
   const { query, response } = record.dns;
-  const answers = response === undefined ? [] : answersOf(response);
+  const answers = response === undefined ? [] : dnsAnswers(response);
   const resolved = answers.filter((a) => isIP(a) !== 0);
   doc.dns = defined({
     // ECS dns.type: `answer` when the event carries the response, else `query`.
@@ -34,10 +33,3 @@ export const mapDnsEvent: FamilyMapper = (record, doc) => {
   doc.network = { ...doc.network, protocol: "dns" };
   return rowOf(DNS_EVENTS, record.name);
 };
-
-function answersOf(response: string): string[] {
-  return response
-    .split(SEPARATORS)
-    .map((part) => part.replace(/^\[|\]$/g, ""))
-    .filter((part) => part !== "" && part.toLowerCase() !== "unresolved");
-}
