@@ -18,7 +18,11 @@ export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
 const NO_SHAPE =
   "None of the keys that mark a shape was found (`event`: recorder; " +
   "`Alert Id` or `Event Name`: Threat Response alert; `table` and `action`: audit row; " +
-  "`Change Type` or `File Path`: Integrity Monitor).";
+  "`Change Type` or `File Path`: Integrity Monitor; `config_item` or `manifest` without `table`: " +
+  "endpoint configuration; `ActionId` with `ActionName` or `Command`: action history; two of " +
+  "`LastRegistration`, `ClientNetworkLocation`, `ProtocolVersion`…: client status; two of " +
+  "`NatIpAddress`, `MacOrganization`, `LastDiscoveredAt`…: Discover; only spaced column headers " +
+  "such as `Computer Name` with scalar values: saved-question report).";
 
 export interface NormalizeOptions {
   /**

@@ -139,3 +139,16 @@ test("the DuckDB store keeps the host table across a reopen", async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a saved-question report and a Discover row teach the host's OS too", () => {
+  const hosts = new HostDirectory();
+  for (const line of EXAMPLES.filter((l) => l.includes('"Computer Name"') || l.includes('"MacAddress"'))) {
+    hosts.observe(docOf(line));
+  }
+  const recorder = docOf(recorderLine("db-02.corp.example.com", "1987654321"), hosts);
+  assert.equal(recorder.host?.os?.type, "windows");
+  assert.match(recorder.host?.os?.name ?? "", /Windows Server 2022/);
+  assert.ok(recorder.tags?.includes(HOST_ENRICHED_TAG));
+  const printer = docOf(recorderLine("printer-3f.corp.example.com", "5"), hosts);
+  assert.equal(printer.host?.os?.type, "linux");
+});

@@ -37,8 +37,15 @@ export const SHAPE_DATASETS = {
   recorder: "tanium.recorder",
   alert: "tanium.threat_response",
   detect: "tanium.threat_response",
+  /** A B1 row of an intel definition's change (`detect.service.intel.*`): no detection. */
+  intel: "tanium.threat_response",
   audit: "tanium.threat_response_audit",
   integrity: "tanium.integrity_monitor",
+  action: "tanium.action_history",
+  client_status: "tanium.client_status",
+  discover: "tanium.discover",
+  endpoint_config: "tanium.endpoint_config",
+  report: "tanium.report",
 } as const;
 
 export type SampleShape = keyof typeof SHAPE_DATASETS;
@@ -47,15 +54,23 @@ export type SampleShape = keyof typeof SHAPE_DATASETS;
  * Which shape a raw sample line is, told from its keys alone (not by normalizing it): recorder A
  * has a string `event`; a Threat Response alert B2 an `Alert Id`; a B1 detect event an `Event
  * Name`; an audit row C a `table` and a `state`; an Integrity Monitor row D an `Event Time` and a
- * `Change Type`. Throws on a line that is none of them, so a new shape gets its own entry here.
+ * `Change Type`; the Connect exports (connect-exports.md) by two keys of their own each, a
+ * saved-question report by its `Computer Name` column. Throws on a line that is none of them, so a new shape gets its own entry here.
  */
 export function sampleShape(line: string): SampleShape {
   const row = JSON.parse(line) as Record<string, unknown>;
   if (typeof row.event === "string") return "recorder";
   if ("Alert Id" in row) return "alert";
-  if ("Event Name" in row) return "detect";
+  if ("Event Name" in row) {
+    return String(row["Event Name"]).startsWith("detect.service.intel.") ? "intel" : "detect";
+  }
   if ("table" in row && "state" in row) return "audit";
   if ("Event Time" in row && "Change Type" in row) return "integrity";
+  if ("ActionId" in row && "ActionName" in row) return "action";
+  if ("ComputerId" in row && "LastRegistration" in row) return "client_status";
+  if ("MacAddress" in row && "Ports" in row) return "discover";
+  if ("config_item" in row || "manifest" in row) return "endpoint_config";
+  if ("Computer Name" in row) return "report";
   throw new Error(`test/helpers.ts sampleShape does not know this sample: ${line.slice(0, 80)}`);
 }
 

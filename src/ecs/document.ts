@@ -142,9 +142,15 @@ export interface EcsDocument {
     url?: string;
     start?: string;
     end?: string;
+    created?: string;
   };
   observer?: { name?: string; product?: string; type?: string; vendor?: string };
-  host?: { hostname?: string; name?: string; id?: string; ip?: string[]; os?: EcsOs };
+  host?: { hostname?: string; name?: string; id?: string; ip?: string[]; mac?: string[]; os?: EcsOs };
+  agent?: { type?: string; version?: string };
+  client?: EcsEndpoint;
+  server?: EcsEndpoint;
+  package?: { name?: string };
+  device?: { manufacturer?: string; model?: { name?: string }; serial_number?: string };
   rule?: EcsRule;
   threat?: EcsThreat;
   user?: EcsUserTop;

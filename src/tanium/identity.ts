@@ -26,6 +26,9 @@ export function eventIdentity(record: TaniumRecord, text: string): string | unde
       return record.id;
     case "audit":
       return auditIdentity(record, text);
+    case "action":
+      // Unique per Tanium server, and the same in every export of the action.
+      return record.actionId ?? digest(text);
     default:
       return digest(text);
   }
@@ -63,6 +66,8 @@ function auditIdentity(record: AuditRecord, text: string): string {
  * - Audit: when the entry was written, else when it last changed.
  * - Integrity Monitor: the event time, else the syslog header's time (Connect's key=value form,
  *   EXA-IM, has no other).
+ * - Action history, client status, Discover, Endpoint Configuration: their own time columns
+ *   (below); a saved-question report row has none.
  */
 export function eventTime(record: TaniumRecord, prefix: string | undefined): string | undefined {
   switch (record.shape) {
@@ -74,6 +79,16 @@ export function eventTime(record: TaniumRecord, prefix: string | undefined): str
       return record.createdAt ?? record.updatedAt;
     case "integrity":
       return record.eventTime ?? headerTime(prefix);
+    case "action":
+      // When the server recorded the action, else when it was to start.
+      return record.insertTime ?? record.startTime;
+    case "client_status":
+      return record.lastRegistration;
+    case "discover":
+      // When Discover last changed the record, else when it last saw the asset.
+      return record.updatedAt ?? record.lastDiscoveredAt ?? record.createdAt;
+    case "endpoint_config":
+      return record.timestamp;
     default:
       return undefined;
   }
