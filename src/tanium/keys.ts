@@ -7,7 +7,7 @@
  * same data (`uniqueEventId`/`unique_event_id`, events.md §3.3). Keys are compared canonically:
  * lower case, without spaces, `_` and `-`. Used by the alert, audit and Integrity Monitor readers.
  */
-import { checkUnmappedDepth } from "./values.ts";
+import { checkUnmappedDepth, readString } from "./values.ts";
 
 export type JsonObject = Readonly<Record<string, unknown>>;
 
@@ -81,6 +81,17 @@ export class Keyed {
   /** The key as the input spelled it, to name it in an error or find its raw digits. */
   keyOf(canonical: string): string | undefined {
     return this.keys.get(canonical);
+  }
+
+  /** The value and the key that names it in errors: the arguments of the `read*` value readers. */
+  field(canonical: string): [unknown, string] {
+    return [this.get(canonical), this.keys.get(canonical) ?? canonical];
+  }
+
+  /** A text column, trimmed; an empty one is no value (Connect sends `""` for an unset column). */
+  text(canonical: string): string | undefined {
+    const raw = readString(...this.field(canonical))?.trim();
+    return raw === "" ? undefined : raw;
   }
 
   /** Input keys whose canonical form is not in `known`, as spelled, with their values. */

@@ -10,7 +10,7 @@ import { countColumns, splitDomainUser } from "../columns.ts";
 
 import { Keyed, unmappedColumns } from "../keys.ts";
 import { commandLineArgs } from "../platform.ts";
-import { readDate, readInt, readString } from "../values.ts";
+import { readDate, readInt } from "../values.ts";
 import type { ActionRecord } from "./record.ts";
 
 const ACTION_ID = new Set(["actionid"]);
@@ -41,30 +41,22 @@ export function isActionShape(value: Readonly<Record<string, unknown>>): boolean
 
 export function readActionRow(value: Readonly<Record<string, unknown>>): ActionRecord {
   const columns = new Keyed(value);
-  const field = (canonical: string): [unknown, string] => [
-    columns.get(canonical),
-    columns.keyOf(canonical) ?? canonical,
-  ];
-  const text = (canonical: string): string | undefined => {
-    const raw = readString(...field(canonical))?.trim();
-    return raw === "" ? undefined : raw;
-  };
-  const id = readInt(...field("actionid"));
+  const id = readInt(...columns.field("actionid"));
   const record: ActionRecord = {
     shape: "action",
     actionId: id === undefined ? undefined : String(id),
-    name: text("actionname"),
-    command: text("command"),
-    packageName: text("packagename"),
-    issuer: text("issuer"),
-    approver: text("approver"),
-    status: text("status"),
-    distributeOver: text("distributeover"),
-    comment: text("comment"),
-    sourceId: readInt(...field("sourceid")),
-    startTime: readDate(...field("starttime")),
-    insertTime: readDate(...field("inserttime")),
-    expiration: readDate(...field("expiration")),
+    name: columns.text("actionname"),
+    command: columns.text("command"),
+    packageName: columns.text("packagename"),
+    issuer: columns.text("issuer"),
+    approver: columns.text("approver"),
+    status: columns.text("status"),
+    distributeOver: columns.text("distributeover"),
+    comment: columns.text("comment"),
+    sourceId: readInt(...columns.field("sourceid")),
+    startTime: readDate(...columns.field("starttime")),
+    insertTime: readDate(...columns.field("inserttime")),
+    expiration: readDate(...columns.field("expiration")),
     unmapped: undefined,
     unmappedKeys: [],
   };

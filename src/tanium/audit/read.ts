@@ -37,21 +37,17 @@ export function isAuditShape(value: Readonly<Record<string, unknown>>): boolean 
 
 export function readAuditRow(value: Readonly<Record<string, unknown>>): AuditRecord {
   const columns = new Keyed(value);
-  const field = (canonical: string): [unknown, string] => [
-    columns.get(canonical),
-    columns.keyOf(canonical) ?? canonical,
-  ];
   const record: AuditRecord = {
     shape: "audit",
-    id: readString(...field("id")),
-    table: readString(...field("table")),
-    rowId: readInt(...field("rowid")),
-    revision: readInt(...field("revision")),
-    action: readString(...field("action")),
-    userId: readUid(...field("userid")),
-    userName: readString(...field("username")),
-    createdAt: readDate(...field("createdat")),
-    updatedAt: readDate(...field("updatedat")),
+    id: readString(...columns.field("id")),
+    table: readString(...columns.field("table")),
+    rowId: readInt(...columns.field("rowid")),
+    revision: readInt(...columns.field("revision")),
+    action: readString(...columns.field("action")),
+    userId: readUid(...columns.field("userid")),
+    userName: readString(...columns.field("username")),
+    createdAt: readDate(...columns.field("createdat")),
+    updatedAt: readDate(...columns.field("updatedat")),
     unmapped: undefined,
     unmappedKeys: [],
   };

@@ -9,7 +9,7 @@
 import { isIP } from "node:net";
 import { countColumns } from "../columns.ts";
 import { Keyed, unmappedColumns } from "../keys.ts";
-import { readBool, readDate, readInt, readInt64, readString } from "../values.ts";
+import { readBool, readDate, readInt, readInt64 } from "../values.ts";
 import type { ClientStatusRecord } from "./record.ts";
 
 const MARKERS = new Set([
@@ -41,38 +41,30 @@ export function readClientStatusRow(
   source: string,
 ): ClientStatusRecord {
   const columns = new Keyed(value);
-  const field = (canonical: string): [unknown, string] => [
-    columns.get(canonical),
-    columns.keyOf(canonical) ?? canonical,
-  ];
-  const text = (canonical: string): string | undefined => {
-    const raw = readString(...field(canonical))?.trim();
-    return raw === "" ? undefined : raw;
-  };
-  const [id, idField] = field("computerid");
+  const [id, idField] = columns.field("computerid");
   const record: ClientStatusRecord = {
     shape: "client_status",
     computerId: readInt64(id, idField, idField, source),
-    hostName: text("hostname"),
-    status: text("status"),
-    lastRegistration: readDate(...field("lastregistration")),
-    protocolVersion: readInt(...field("protocolversion")),
-    fullVersion: text("fullversion"),
-    validKey: readBool(...field("validkey")),
-    registeredWithTls: readBool(...field("registeredwithtls")),
-    sendState: text("sendstate"),
-    receiveState: text("receivestate"),
+    hostName: columns.text("hostname"),
+    status: columns.text("status"),
+    lastRegistration: readDate(...columns.field("lastregistration")),
+    protocolVersion: readInt(...columns.field("protocolversion")),
+    fullVersion: columns.text("fullversion"),
+    validKey: readBool(...columns.field("validkey")),
+    registeredWithTls: readBool(...columns.field("registeredwithtls")),
+    sendState: columns.text("sendstate"),
+    receiveState: columns.text("receivestate"),
     unmapped: undefined,
     unmappedKeys: [],
   };
   const version = record.fullVersion;
   if (version !== undefined && VERSION.test(version) && isIP(version) === 0) record.version = version;
-  const client = text("clientnetworklocation");
+  const client = columns.text("clientnetworklocation");
   if (client !== undefined) {
     if (isIP(client) !== 0) record.clientIp = client;
     else record.clientLocationText = client;
   }
-  const server = text("servernetworklocation");
+  const server = columns.text("servernetworklocation");
   if (server !== undefined) {
     if (isIP(server) !== 0) record.serverIp = server;
     else record.serverLocationText = server;

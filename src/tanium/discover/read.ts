@@ -57,60 +57,52 @@ export function isDiscoverShape(value: Readonly<Record<string, unknown>>): boole
 
 export function readDiscoverRow(value: Readonly<Record<string, unknown>>, source: string): DiscoverRecord {
   const columns = new Keyed(value);
-  const field = (canonical: string): [unknown, string] => [
-    columns.get(canonical),
-    columns.keyOf(canonical) ?? canonical,
-  ];
-  const text = (canonical: string): string | undefined => {
-    const raw = readString(...field(canonical))?.trim();
-    return raw === "" ? undefined : raw;
-  };
-  const [computerId, computerIdKey] = field("taniumcomputerid");
+  const [computerId, computerIdKey] = columns.field("taniumcomputerid");
   const record: DiscoverRecord = {
     shape: "discover",
-    id: text("id"),
-    hostName: text("hostname"),
-    macOrganization: text("macorganization"),
+    id: columns.text("id"),
+    hostName: columns.text("hostname"),
+    macOrganization: columns.text("macorganization"),
     taniumComputerId: readInt64(computerId, computerIdKey, computerIdKey, source),
-    os: text("os"),
-    osGeneration: text("osgeneration"),
+    os: columns.text("os"),
+    osGeneration: columns.text("osgeneration"),
     ports: [],
-    labels: text("labels"),
-    locations: text("locations"),
-    profile: text("profile"),
-    satelliteDecId: text("satellitedecid"),
-    satelliteName: text("satellitename"),
+    labels: columns.text("labels"),
+    locations: columns.text("locations"),
+    profile: columns.text("profile"),
+    satelliteDecId: columns.text("satellitedecid"),
+    satelliteName: columns.text("satellitename"),
     flags: {},
-    createdAt: readDate(...field("createdat")),
-    updatedAt: readDate(...field("updatedat")),
-    firstManagedAt: readDate(...field("firstmanagedat")),
-    lastManagedAt: readDate(...field("lastmanagedat")),
-    lastDiscoveredAt: readDate(...field("lastdiscoveredat")),
+    createdAt: readDate(...columns.field("createdat")),
+    updatedAt: readDate(...columns.field("updatedat")),
+    firstManagedAt: readDate(...columns.field("firstmanagedat")),
+    lastManagedAt: readDate(...columns.field("lastmanagedat")),
+    lastDiscoveredAt: readDate(...columns.field("lastdiscoveredat")),
     unmapped: undefined,
     unmappedKeys: [],
   };
   // An address column holding something else is kept as sent, not a failed row: the asset
   // (its name, MAC, ports) is still worth a document.
-  const ip = text("ipaddress");
+  const ip = columns.text("ipaddress");
   if (ip !== undefined) {
     if (isIP(ip) !== 0) record.ip = ip;
     else record.ipText = ip;
   }
-  const nat = text("natipaddress");
+  const nat = columns.text("natipaddress");
   if (nat !== undefined) {
     if (isIP(nat) !== 0) record.natIp = nat;
     else record.natIpText = nat;
   }
-  const mac = text("macaddress");
+  const mac = columns.text("macaddress");
   if (mac !== undefined) {
     const ecs = ecsMac(mac);
     if (ecs !== undefined) record.mac = ecs;
     else record.macText = mac;
   }
   record.osDescription = discoverOs(record.os);
-  readPorts(record, ...field("ports"));
+  readPorts(record, ...columns.field("ports"));
   for (const name of Object.keys(DISCOVER_FLAGS) as DiscoverFlag[]) {
-    const flag = readBool(...field(DISCOVER_FLAGS[name]));
+    const flag = readBool(...columns.field(DISCOVER_FLAGS[name]));
     if (flag !== undefined) record.flags[name] = flag;
   }
   record.unmapped = unmappedColumns(columns, KNOWN, record.unmappedKeys);

@@ -6,7 +6,7 @@
  * canonically (`File-Path` ≡ `File Path`). Throws FieldTypeError for a value of the wrong type.
  */
 import { FieldTypeError } from "../../errors.ts";
-import { readDate, readString, toIsoUtc } from "../values.ts";
+import { readDate, toIsoUtc } from "../values.ts";
 import { hasColumn, Keyed, unmappedColumns } from "../keys.ts";
 import type { IntegrityChange, IntegrityRecord } from "./record.ts";
 
@@ -48,28 +48,23 @@ export function isIntegrityShape(value: Readonly<Record<string, unknown>>): bool
 
 export function readIntegrityRow(value: Readonly<Record<string, unknown>>): IntegrityRecord {
   const columns = new Keyed(value);
-  const text = (canonical: string): string | undefined => {
-    const raw = readString(columns.get(canonical), columns.keyOf(canonical) ?? canonical);
-    const trimmed = raw?.trim();
-    return trimmed === "" ? undefined : trimmed;
-  };
-  const path = text("filepath");
-  const changeType = text("changetype");
+  const path = columns.text("filepath");
+  const changeType = columns.text("changetype");
   const record: IntegrityRecord = {
     shape: "integrity",
-    computerName: text("computername"),
+    computerName: columns.text("computername"),
     path,
     pathKind: path !== undefined && REGISTRY_PATH.test(path) ? "registry" : "file",
     changeType,
     change:
       changeType === undefined ? undefined : CHANGES.get(changeType.toLowerCase().replace(/[\s_-]+/g, "")),
-    processPath: text("processpath"),
-    detail: text("detail"),
+    processPath: columns.text("processpath"),
+    detail: columns.text("detail"),
     unmapped: undefined,
     unmappedKeys: [],
   };
-  readUser(record, text("user"));
-  readHash(record, text("hash"));
+  readUser(record, columns.text("user"));
+  readHash(record, columns.text("hash"));
   readEventTime(record, columns.get("eventtime"), columns.keyOf("eventtime") ?? "Event Time");
   record.unmapped = unmappedColumns(columns, KNOWN, record.unmappedKeys);
   return record;
