@@ -73,7 +73,7 @@ describe("a reader that goes away (`| head -1`)", () => {
     const r = await headOne(["export", "--data", data, "--out", "-"]);
     assert.match(r.first, /^\{"@timestamp":"2026-01-01T00:00:00.000Z"/);
     assert.doesNotMatch(r.stderr, /EPIPE|Error|at /);
-    assert.equal(r.code, 0);
+    assert.equal(r.code, 0, r.stderr);
   });
 });
 

@@ -23,7 +23,7 @@ import {
 import type { ExportFormat } from "../store/store.ts";
 import { sinks } from "../sinks/index.ts";
 import { sinceInstant } from "./query-command.ts";
-import { dataGivenAlone, isBrokenPipe } from "./stdout.ts";
+import { dataGivenAlone, isBrokenPipe, stdoutReaderGone } from "./stdout.ts";
 import { reportFailure, withStoreClientOptions } from "./store-client.ts";
 
 export const EXIT_OK = 0;
@@ -59,7 +59,7 @@ export async function runExport(options: ExportCommandOptions): Promise<number> 
     return EXIT_OK;
   } catch (err) {
     // The reader of stdout went away (`… | head`): its choice, not a failure.
-    if (options.out === "-" && isBrokenPipe(err)) return EXIT_OK;
+    if (options.out === "-" && (isBrokenPipe(err) || stdoutReaderGone())) return EXIT_OK;
     return reportFailure(err);
   }
 }

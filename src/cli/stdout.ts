@@ -18,7 +18,19 @@ export function isBrokenPipe(err: unknown): boolean {
 export function quietOnBrokenPipe(stream: NodeJS.WritableStream = process.stdout): void {
   stream.on("error", (err: unknown) => {
     if (!isBrokenPipe(err)) throw err;
+    readerGone = true;
   });
+}
+
+let readerGone = false;
+
+/**
+ * Whether the reader of stdout went away. A command that stops early because of it may see
+ * another error first: Node 24 rethrows the AbortError of a source destroyed mid-iteration in
+ * place of the write's EPIPE, so the command asks this rather than the error it caught.
+ */
+export function stdoutReaderGone(): boolean {
+  return readerGone;
 }
 
 /**
