@@ -6,18 +6,19 @@
  */
 import { asBuffer, BomSkipper, decodeHead, FrameBytes, resolveOptions } from "./lines.ts";
 import type { Frame, Framer, FramerOptions } from "./lines.ts";
-
-const LF = 0x0a;
-const CR = 0x0d;
-const SPACE = 0x20;
-const TAB = 0x09;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
+import {
+  LF,
+  CR,
+  SPACE,
+  TAB,
+  QUOTE,
+  BACKSLASH,
+  COMMA,
+  OPEN_BRACKET,
+  CLOSE_BRACKET,
+  OPEN_BRACE,
+  CLOSE_BRACE,
+} from "./bytes.ts";
 
 // Where the scanner stands between elements.
 /** Before the opening `[`. */

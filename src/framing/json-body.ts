@@ -13,21 +13,16 @@ import {
   type Framer,
   type FramerOptions,
 } from "./lines.ts";
-
-const LF = 0x0a;
-const CR = 0x0d;
-const SPACE = 0x20;
-const TAB = 0x09;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-
-function isBlank(b: number): boolean {
-  return b === SPACE || b === LF || b === CR || b === TAB;
-}
+import {
+  BACKSLASH,
+  CLOSE_BRACE,
+  CLOSE_BRACKET,
+  isBlank,
+  LF,
+  OPEN_BRACE,
+  OPEN_BRACKET,
+  QUOTE,
+} from "./bytes.ts";
 
 /**
  * `application/json`, after a UTF-8 BOM (which RFC 8259 §8.1 lets a parser ignore; some Windows

@@ -4,6 +4,7 @@
  * the frame types and the small bounded-buffer helpers that the JSON-array framer shares.
  * Framing never parses JSON: it only decides where each event's text starts and ends.
  */
+import { CR, LF, SPACE, TAB } from "./bytes.ts";
 
 /** One unit of framer output. */
 export type Frame =
@@ -30,10 +31,6 @@ export interface Framer {
 
 export const DEFAULT_HEAD_BYTES = 65536;
 
-const LF = 0x0a;
-const CR = 0x0d;
-const SPACE = 0x20;
-const TAB = 0x09;
 const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 /** @internal Validated options: bad limits are a programming error, so they throw. */

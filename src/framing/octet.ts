@@ -15,13 +15,8 @@
  */
 import { asBuffer, decodeHead, FrameBytes, LineFramer, resolveOptions } from "./lines.ts";
 import type { Frame, Framer, FramerOptions } from "./lines.ts";
+import { CR, isBlank, LF, NINE, SPACE, ZERO } from "./bytes.ts";
 
-const LF = 0x0a;
-const CR = 0x0d;
-const SPACE = 0x20;
-const TAB = 0x09;
-const ZERO = 0x30;
-const NINE = 0x39;
 /** 10 digits reach 9,999,999,999 bytes, more than any cap; an 11th digit is an error. */
 const MAX_LENGTH_DIGITS = 10;
 
@@ -30,10 +25,6 @@ const LENGTH = 1;
 const BODY = 2;
 const BAD = 3;
 type State = typeof BETWEEN | typeof LENGTH | typeof BODY | typeof BAD;
-
-function isBlank(b: number): boolean {
-  return b === SPACE || b === LF || b === CR || b === TAB;
-}
 
 function isDigit(b: number): boolean {
   return b >= ZERO && b <= NINE;
