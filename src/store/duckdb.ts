@@ -460,6 +460,8 @@ export class DuckDbEventStore implements EventStore {
   private readonly waiting: ((connection: DuckDBConnection) => void)[] = [];
   /** Write tasks started and not finished: `close` waits for them. */
   private readonly running = new Set<Promise<unknown>>();
+  /** Held by a batch with dead letters while it commits (see `write`). */
+  private readonly deadLetterSlot = new Slots(1);
   private closed = false;
   private readonly readers = new Set<DuckDBConnection>();
   private readonly readSlots = new Slots(READ_SLOTS);
@@ -483,23 +485,31 @@ export class DuckDbEventStore implements EventStore {
     return this.exclusive(async (writer) => {
       let deadLetters = 0;
       for (const row of letters) deadLetters += row.count ?? 1;
+      // Batches with dead letters commit one at a time: a flood of one junk line puts the same
+      // row's count in every batch, and two writers updating it at once can lose to each other on
+      // every retry (the body is then answered 503, and the sender's resend counts it again).
+      const release = letters.length > 0 ? await this.deadLetterSlot.acquire() : undefined;
       let redelivered = false;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const inserted = await this.commitBatch(writer, docs, letters, redelivered);
-          return { inserted, duplicates: batch.docs.length - inserted, deadLetters };
-        } catch (err) {
-          // Rare (a sender resent what was stored, or the other writer committed the same id
-          // first): the whole batch again, skipping what is stored.
-          if (isDuplicateKey(err) && !redelivered) {
-            redelivered = true;
-            continue;
+      try {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            const inserted = await this.commitBatch(writer, docs, letters, redelivered);
+            return { inserted, duplicates: batch.docs.length - inserted, deadLetters };
+          } catch (err) {
+            // Rare (a sender resent what was stored, or the other writer committed the same id
+            // first): the whole batch again, skipping what is stored.
+            if (isDuplicateKey(err) && !redelivered) {
+              redelivered = true;
+              continue;
+            }
+            // A dead letter's row changed by another transaction (replay) meanwhile: DuckDB refuses
+            // the update (optimistic concurrency); the batch rolled back, so run it again.
+            if (isWriteConflict(err) && attempt < MAX_CONFLICT_RETRIES) continue;
+            throw err;
           }
-          // Both writers counting the same dead letter at once: DuckDB refuses the second
-          // update of that row (optimistic concurrency); the batch rolled back, so run it again.
-          if (isWriteConflict(err) && attempt < MAX_CONFLICT_RETRIES) continue;
-          throw err;
         }
+      } finally {
+        release?.();
       }
     });
   }
