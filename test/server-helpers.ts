@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { resolveConfig, type RawSettings } from "../src/server/config.ts";
+import type { StoreHealthOptions } from "../src/server/health.ts";
 import { startServer, type ServerHandle } from "../src/server/server.ts";
 import { stores } from "../src/store/index.ts";
 import type { EventStore } from "../src/store/store.ts";
@@ -54,6 +55,7 @@ export interface TestServer {
 export async function startTestServer(
   settings: RawSettings = {},
   wrap?: (store: EventStore) => EventStore,
+  health?: StoreHealthOptions,
 ): Promise<TestServer> {
   const dir = tempDir();
   const config = resolveConfig({
@@ -78,7 +80,11 @@ export async function startTestServer(
   });
   const logger = pino({ level: "debug" }, sink);
   const real = await stores.duckdb({ dataDir: dir });
-  const handle = await startServer(config, { logger, store: wrap === undefined ? real : wrap(real) });
+  const handle = await startServer(config, {
+    logger,
+    store: wrap === undefined ? real : wrap(real),
+    ...(health === undefined ? {} : { health }),
+  });
   const port = (name: "http" | "tcp" | "udp"): number =>
     handle.inputs.find((i) => i.name === name)?.port ?? 0;
   let stopped = false;

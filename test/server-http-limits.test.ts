@@ -29,12 +29,16 @@ async function post(
   return { status: response.status, headers: response.headers, body: JSON.parse(text) as unknown };
 }
 
-async function health(
-  server: TestServer,
-): Promise<{ status: number; text: string; body: { status: string } }> {
+interface HealthBody {
+  readonly status: string;
+  readonly queue?: { readonly depth: number };
+  readonly store?: { readonly ok: boolean; readonly code?: string };
+}
+
+async function health(server: TestServer): Promise<{ status: number; text: string; body: HealthBody }> {
   const response = await fetch(`${server.url}/healthz`);
   const text = await response.text();
-  return { status: response.status, text, body: JSON.parse(text) as { status: string } };
+  return { status: response.status, text, body: JSON.parse(text) as HealthBody };
 }
 
 /** The real store; its writes throw while `state.broken` (fault injection: a disk that fails). */
@@ -204,6 +208,102 @@ describe("/healthz tells the truth", () => {
       assert.equal(up.status, 200);
       assert.ok(!up.text.includes(server.dir), "no file system path in /healthz");
     } finally {
+      await server.stop();
+    }
+  });
+
+  it("answers at once while a commit is under way, without waiting for a query behind it", async () => {
+    // Once a write begins it takes 1.5 s and queries hang: /healthz must not ask the store mid-write.
+    let releaseQueries = (): void => {};
+    const queriesHang = new Promise<void>((resolve) => (releaseQueries = resolve));
+    let writing = false;
+    const server = await startTestServer({}, (store) => {
+      const slow = slowStore(store, 1500);
+      return {
+        ...slow,
+        write: (batch) => {
+          writing = true;
+          return slow.write(batch);
+        },
+        query: async (sql, options) => {
+          if (writing) await queriesHang;
+          return store.query(sql, options);
+        },
+      };
+    });
+    try {
+      const pending = post(server, eventLines(5, "busy").join("\n"), NDJSON);
+      await eventually(async () => {
+        const answer = await Promise.race([
+          health(server),
+          new Promise<undefined>((resolve) => setTimeout(resolve, 1000, undefined)),
+        ]);
+        assert.ok(answer !== undefined, "/healthz answered while a commit was under way");
+        return answer.body.queue?.depth === 5;
+      });
+      const during = await health(server);
+      assert.equal(during.status, 200);
+      assert.equal(during.body.status, "ok");
+      assert.equal((await pending).status, 200);
+    } finally {
+      releaseQueries();
+      await server.stop();
+    }
+  });
+
+  it("answers 503 store_unavailable once the background probe of an idle store fails, 200 after a commit", async () => {
+    const state = { down: true };
+    const server = await startTestServer(
+      {},
+      (store) => ({
+        ...store,
+        write: (batch) => store.write(batch),
+        close: () => store.close(),
+        query: async (sql, options) => {
+          if (state.down) throw Object.assign(new Error("the store is gone"), { code: "ERR_STORE_DOWN" });
+          return store.query(sql, options);
+        },
+      }),
+      { probeEveryMs: 50, recentCommitMs: 0 },
+    );
+    try {
+      await eventually(async () => (await health(server)).body.status === "store_unavailable");
+      const down = await health(server);
+      assert.equal(down.status, 503);
+      assert.deepEqual(down.body.store, { ok: false, code: "ERR_STORE_DOWN" });
+      state.down = false;
+      assert.equal((await post(server, eventLines(2, "back").join("\n"), NDJSON)).status, 200);
+      assert.equal((await health(server)).status, 200);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("answers 503 store_stalled while a commit has not ended past the limit, at once", async () => {
+    let release = (): void => {};
+    const stuck = new Promise<void>((resolve) => (release = resolve));
+    const server = await startTestServer(
+      {},
+      (store) => ({
+        ...store,
+        write: async (batch) => {
+          await stuck;
+          return store.write(batch);
+        },
+        query: (sql, options) => store.query(sql, options),
+        close: () => store.close(),
+      }),
+      { stalledMs: 300 },
+    );
+    try {
+      const pending = post(server, eventLines(3, "stuck").join("\n"), NDJSON);
+      await eventually(async () => (await health(server)).body.status === "store_stalled");
+      assert.equal((await health(server)).status, 503);
+      release();
+      assert.equal((await pending).status, 200);
+      assert.equal((await health(server)).status, 200);
+    } finally {
+      release();
       await server.stop();
     }
   });

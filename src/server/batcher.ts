@@ -72,6 +72,8 @@ export class Intake {
   #depth = 0;
   #depthBytes = 0;
   #inFlight = 0;
+  /** When each write in flight began (ms since the epoch), oldest first. */
+  readonly #writeStarts: number[] = [];
   #timer: NodeJS.Timeout | undefined;
   readonly #roomListeners = new Set<() => void>();
   readonly #idleListeners = new Set<() => void>();
@@ -107,6 +109,11 @@ export class Intake {
   /** The outcome of the last commit (ok until one fails; ok again once one succeeds). */
   get lastCommit(): CommitState {
     return this.#lastCommit;
+  }
+
+  /** When the oldest write still in flight began (ms since the epoch); undefined when none is. */
+  get writingSince(): number | undefined {
+    return this.#writeStarts[0];
   }
 
   /** Resolves once the queue is not full (at once if it is not); rejects when `signal` aborts. */
@@ -196,6 +203,8 @@ export class Intake {
 
   async #write(batch: Waiting[], frames: number): Promise<void> {
     this.#inFlight++;
+    const startedAt = Date.now();
+    this.#writeStarts.push(startedAt);
     const docs = batch.length === 1 ? batch[0]!.submission.docs : batch.flatMap((w) => w.submission.docs);
     const deadLetters = batch.length === 1 ? batch[0]!.submission.deadLetters : mergeDeadLetters(batch);
     const storeBatch: StoreBatch = { docs, deadLetters };
@@ -222,6 +231,7 @@ export class Intake {
     } finally {
       const wasFull = this.full;
       this.#inFlight--;
+      this.#writeStarts.splice(this.#writeStarts.indexOf(startedAt), 1);
       this.#depth -= frames;
       for (const w of batch) this.#depthBytes -= w.submission.bytes;
       this.#metrics.queueDepth.set(this.#depth);

@@ -10,6 +10,7 @@ import { HostDirectory } from "../enrich/hosts.ts";
 import { stores } from "../store/index.ts";
 import type { EventStore } from "../store/store.ts";
 import { Intake } from "./batcher.ts";
+import { StoreHealth, type StoreHealthOptions } from "./health.ts";
 import { ConfigError, type ServerConfig } from "./config.ts";
 import { inputs, type Input, type IntakeContext, type TlsFiles } from "./inputs/index.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -20,6 +21,8 @@ export interface ServerDeps {
   readonly logger?: Logger;
   /** The store to write to (default: DuckDB in `config.data`); the server closes it on `close()`. */
   readonly store?: EventStore;
+  /** How the store's health is probed (tests shorten it). */
+  readonly health?: StoreHealthOptions;
 }
 
 export interface ServerHandle {
@@ -71,6 +74,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     queueMax: config.queueMax,
     queueMaxBytes: config.queueMaxBytes,
   });
+  const health = new StoreHealth(store, intake, logger, deps.health);
   // What inventory rows said of each host, kept by the store across restarts (`enrich/hosts.ts`).
   const hosts = new HostDirectory();
   if (store.loadHosts !== undefined) hosts.load(await store.loadHosts());
@@ -118,6 +122,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
             api: { queryTimeoutMs: config.queryTimeout * 1000, maxExports: config.maxExports },
             tls,
             maxBodyBytes: config.maxBodyBytes,
+            health,
             draining: () => draining,
             bodyTimeoutMs: config.bodyTimeout * 1000,
             headerTimeoutMs: config.headerTimeout * 1000,
@@ -161,6 +166,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     }
   } catch (err) {
     clearInterval(hostTimer);
+    health.stop();
     for (const input of started) await input.close().catch(() => {});
     await store.close().catch(() => {});
     throw err;
@@ -174,6 +180,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       await Promise.all(started.map((input) => input.close()));
       await intake.drain();
       clearInterval(hostTimer);
+      health.stop();
       await saveHosts();
       await store.close();
       logger.info("stopped: every accepted event is committed");

@@ -25,6 +25,7 @@ import { apiRoutes, type ApiRoutesOptions } from "../api.ts";
 import { createAuth } from "../auth.ts";
 import { formatAddress } from "../config.ts";
 import type { Committed } from "../batcher.ts";
+import type { StoreHealth } from "../health.ts";
 import { SubmissionBuilder } from "../prepare.ts";
 import type { Input, InputFactory, ListenOptions, TlsFiles } from "./input.ts";
 
@@ -42,6 +43,8 @@ export interface HttpInputOptions extends ListenOptions {
   readonly maxBodyBytes: number;
   /** Seconds a client is told to wait after a 503. */
   readonly retryAfterSeconds?: number;
+  /** What /healthz says of the store. */
+  readonly health: Pick<StoreHealth, "trouble">;
   /** True once shutdown began: /healthz then answers 503. */
   readonly draining: () => boolean;
   /** A body not received within this long is answered 408 (default 60 s). */
@@ -72,8 +75,6 @@ const JSON_TYPES = new Set(["application/json"]);
 const LINE_TYPES = new Set(["application/x-ndjson", "application/ndjson", "text/plain"]);
 const ENCODINGS = new Set(["identity", "gzip", "x-gzip", "deflate"]);
 const QUEUE_FULL = "The store is not keeping up; retry later.";
-/** /healthz takes a commit this recent as the store's answer. */
-const RECENT_COMMIT_MS = 10_000;
 
 /** A request refused with a status and a stable code. */
 class HttpFailure extends Error {
@@ -153,38 +154,22 @@ export const http: InputFactory<HttpInputOptions> = async (options, context) => 
     if (closing) reply.header("connection", "close");
   });
 
-  // The truth, cheaply: intake state first (no I/O), then one trivial query. No file system path
-  // and no store message (they may name files): the log has those.
+  // The truth, at once: what the intake and the store's health already know (`server/health.ts`),
+  // no I/O. No file system path and no store message (they may name files): the log has those.
   app.get("/healthz", async (_request, reply) => {
     const queue = { depth: intake.depth, bytes: intake.depthBytes, full: intake.full };
     if (options.draining()) {
       return reply.code(503).send({ status: "draining", reason: "The server is stopping.", queue });
     }
-    const commit = intake.lastCommit;
-    if (!commit.ok) {
-      return reply.code(503).send({
-        status: "store_write_failing",
-        reason: "The last commit to the store failed: batches are not being stored.",
-        since: new Date(commit.at).toISOString(),
-        queue,
-      });
+    const trouble = options.health.trouble();
+    if (trouble !== undefined) {
+      const { status, reason } = trouble;
+      const store = "code" in trouble ? { ok: false, code: trouble.code } : { ok: false };
+      const since = "since" in trouble ? { since: new Date(trouble.since).toISOString() } : {};
+      return reply.code(503).send({ status, reason, ...since, store, queue });
     }
     if (queue.full) {
       return reply.code(503).send({ status: "queue_full", reason: QUEUE_FULL, queue });
-    }
-    try {
-      // A commit that just succeeded proves more than a query, and under load a query waits
-      // behind the writers' DuckDB threads: only an idle store is asked.
-      if (commit.at < Date.now() - RECENT_COMMIT_MS) await store.query("SELECT 1 AS ok", { maxRows: 1 });
-    } catch (err) {
-      logger.warn({ err }, "health check: the store does not answer");
-      const code = (err as { code?: unknown }).code;
-      return reply.code(503).send({
-        status: "store_unavailable",
-        reason: "The store does not answer queries.",
-        store: { ok: false, code: typeof code === "string" ? code : "ERR_STORE" },
-        queue,
-      });
     }
     return reply.send({ status: "ok", store: { ok: true }, queue, queue_depth: intake.depth });
   });
