@@ -21,6 +21,7 @@
  * handled on arrival and never waits for another connection, so a slow or silent client holds
  * only its own partial frame. We never write to TCP clients, so one that stops reading is harmless.
  */
+import { backoffDelay } from "../../delivery/backoff.ts";
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createServer as createTlsServer } from "node:tls";
@@ -45,16 +46,14 @@ export interface TcpInputOptions extends ListenOptions {
   readonly drainTimeoutMs: number;
 }
 
-/** Backoff of a failed store write: 100 ms doubling to 5 s, full jitter (spreads the retries). */
-const RETRY_BASE_MS = 100;
-const RETRY_CAP_MS = 5000;
 /** On stop, a connection that sent nothing for this long has nothing left in the kernel for us. */
 const DRAIN_QUIET_MS = 200;
 /** When the table is full, a connection idle this long may be closed to let a newcomer in. */
 const EVICT_IDLE_MS = 1000;
 
+/** Backoff of a failed store write: 100 ms doubling to 5 s, full jitter (spreads the retries). */
 export function retryDelay(attempt: number, random: () => number = Math.random): number {
-  return Math.round(random() * Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** Math.min(attempt, 16)));
+  return backoffDelay(attempt, { baseMs: 100, capMs: 5000 }, random);
 }
 
 /** The remote address as one key per host: IPv4-mapped IPv6 is the IPv4 host. */
