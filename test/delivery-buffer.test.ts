@@ -15,6 +15,7 @@ import {
   SinkError,
   type EventSink,
   type Settlement,
+  type SinkHealth,
 } from "../src/delivery/sink.ts";
 import { testEvent } from "./fixtures/buffer-child.ts";
 
@@ -250,6 +251,9 @@ test("disk full: the commit that does not fit rejects deliver, and nothing of it
   const lines = out.trim().split("\n");
   const refusedLine = lines.find((l) => l.startsWith("refused"));
   assert.ok(refusedLine?.startsWith("refused ERR_BUFFER_WRITE"), out);
+  const health = JSON.parse(lines.find((l) => l.startsWith("health "))?.slice(7) ?? "{}") as SinkHealth;
+  assert.equal(health.ok, false);
+  assert.match(health.lastError ?? "", /could not commit/);
   const acked = lines.filter((l) => l.startsWith("ack")).map((l) => Number(l.split(" ")[2]));
   assert.ok(acked.length > 0, out);
   const lastAcked = Math.max(...acked);
