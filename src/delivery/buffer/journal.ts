@@ -8,14 +8,16 @@
  * a gigabyte needs no scan.
  *
  * Why LMDB and not a DuckDB file: `bench/buffer.ts` (1,000-event batches of 1.5 KB documents,
- * one synced commit per batch; 2-core machine, Node 20) measured LMDB ×1.5 DuckDB's append rate
- * (73,000 against 48,000 events/s) and ×2.0 its read+delete rate (132,000 against 67,000
- * events/s). LMDB is also a better fit for a queue: copy-on-write B+tree pages with an atomic meta
- * page switch (a commit is all or nothing, kill -9 included; Howard Chu, "LMDB", 2011), no WAL to
+ * one synced commit per batch, LMDB waiting for its sync too; Node 20 on 2 shared cores, load 6)
+ * measured in two runs LMDB ×1.1 and ×2.1 DuckDB's append rate (28,000 and 47,000 against 26,000
+ * and 22,000 events/s) and ×2.9 and ×2.7 its read+delete rate (50,000 and 73,000 against 17,000
+ * and 28,000 events/s): the delivery loop, which must catch up after an outage, gains most.
+ * LMDB is also a better fit for a queue: copy-on-write B+tree pages with an atomic meta
+ * page switch (a commit is all or nothing, kill -9 included; Howard Chu, "MDB: A Memory-Mapped Database and Backend for OpenLDAP", 2011), no WAL to
  * checkpoint, no buffer pool competing with the event store's DuckDB for memory, and its freed
  * pages are reused where DuckDB keeps deleted rows until a checkpoint rewrites their row groups.
  * The package ships N-API prebuilt binaries as optional npm packages (`@lmdb/lmdb-linux-x64`…):
- * one `npm ci` on Node 20 loads on Node 22 and 24 (checked on 20 and 24).
+ * installed by npm on Node 20, the same install loads on Node 20 and 24 (both checked).
  */
 import { mkdirSync } from "node:fs";
 import { open, type Database, type RootDatabase } from "lmdb";
