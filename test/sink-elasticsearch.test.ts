@@ -435,3 +435,78 @@ async function readText(name: string): Promise<string> {
   const { readFile } = await import("node:fs/promises");
   return readFile(join(TLS_DIR, name), "utf8");
 }
+
+/** A seeded PRNG (mulberry32), so that a failing fault schedule can be run again. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe("Elasticsearch sink: a load with random faults (fake)", () => {
+  for (const distribution of ["elasticsearch", "opensearch"] as const) {
+    it(`${distribution}: 20,000 events, each stored once, every rejection with its reason, none unsettled`, async () => {
+      const seed = Number(process.env.TANIUM_ECS_TEST_SEED ?? 20250601);
+      const random = seeded(seed);
+      const permanent = new Set<string>();
+      const { es, url } = await fake({
+        distribution,
+        requestFault: () => {
+          const roll = random();
+          if (roll < 0.04) return { status: 429, retryAfter: "0" };
+          if (roll < 0.06) return { status: 503 };
+          if (roll < 0.09) return { reset: "after" };
+          if (roll < 0.1) return { reset: "before" };
+          return undefined;
+        },
+        itemFault: ({ id }) => {
+          if (permanent.has(id))
+            return { status: 400, type: "mapper_parsing_exception", reason: `bad ${id}` };
+          const roll = random();
+          if (roll < 0.02) return { status: 429 };
+          if (roll < 0.03) return { status: 500 };
+          return undefined;
+        },
+      });
+      const { sink, metrics } = makeSink(url, { max_batch_events: 500, max_in_flight: 2, namespace: "load" });
+      const datasets = ["tanium.recorder", "tanium.threat_response", "tanium.client_status"];
+      const events = Array.from({ length: 20_000 }, (_, i) => event(datasets[i % 3]));
+      for (const e of events) if (random() < 0.005) permanent.add(e.id);
+      const began = process.hrtime.bigint();
+      const chunks = Array.from({ length: 10 }, (_, i) => events.slice(i * 2000, (i + 1) * 2000));
+      const settled: Settlement[] = [];
+      for (let i = 0; i < chunks.length; i += 2) {
+        const pair = await Promise.all(chunks.slice(i, i + 2).map((chunk) => sink.deliver(chunk)));
+        for (const part of pair) settled.push(...part);
+      }
+      const seconds = Number(process.hrtime.bigint() - began) / 1e9;
+      assert.equal(settled.length, events.length);
+      let stored = 0;
+      for (const dataset of datasets) {
+        const stream = `logs-tanium_ecs.${dataset.slice("tanium.".length)}-load`;
+        stored += es.docs(stream).size;
+      }
+      assert.equal(stored, events.length - permanent.size, "every event not refused is stored, once by _id");
+      assert.equal(es.storedCount(), stored);
+      events.forEach((e, i) => {
+        const s = settled[i]!;
+        if (permanent.has(e.id))
+          assert.deepEqual(s, { status: "rejected", reason: `mapper_parsing_exception: bad ${e.id}` });
+        else assert.equal(s.status, "delivered", `${e.id}: ${JSON.stringify(s)}`);
+      });
+      assert.ok(permanent.size > 0);
+      assert.ok(metrics.counts.retried > 0);
+      assert.equal(metrics.counts.delivered, events.length - permanent.size);
+      assert.equal(metrics.counts.rejected, permanent.size);
+      console.log(
+        `${distribution} seed ${seed}: ${events.length} events in ${seconds.toFixed(2)} s, ` +
+          `${es.bulkRequests} requests, ${metrics.counts.retried} resent, ${permanent.size} rejected`,
+      );
+    });
+  }
+});
