@@ -10,6 +10,7 @@
  * ever `duplicate`, since HEC cannot tell.
  */
 import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
@@ -172,6 +173,8 @@ class SplunkHecSink implements EventSink {
       connections: settings.max_in_flight + 1,
       ...(ca === undefined ? {} : { connect: { ca } }),
     });
+    // Every wait (backoff, slot, request, ack) listens to the stop signal: many at once is normal.
+    setMaxListeners(0, this.stopper.signal);
     this.slots = new Slots(settings.max_in_flight);
     this.acks = new AckPoller({
       query: (ids, signal) => this.queryAcks(ids, signal),
@@ -223,6 +226,7 @@ class SplunkHecSink implements EventSink {
     if (this.closed) throw this.stopError();
     if (events.length === 0) return [];
     const stop = signal === undefined ? this.stopper.signal : AbortSignal.any([this.stopper.signal, signal]);
+    setMaxListeners(0, stop);
     const results: (Settlement | undefined)[] = new Array<Settlement | undefined>(events.length);
     const work = this.batches(events.map((event, at) => this.item(event, at))).map((batch) =>
       this.settle(batch, results, stop),
@@ -256,7 +260,7 @@ class SplunkHecSink implements EventSink {
     // Backoff waits, ack waits and requests in flight end now: their `deliver` rejects, and the
     // pipeline sends those events again later (at least once).
     this.stopper.abort(new SinkError("closed", `the Splunk HEC sink ${this.name} is closed`));
-    await Promise.race([Promise.allSettled([...this.active]), sleep(5000)]);
+    await Promise.race([Promise.allSettled([...this.active]), sleep(5000, undefined, { ref: false })]);
     await this.agent.close().catch(() => this.agent.destroy());
   }
 
