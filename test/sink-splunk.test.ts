@@ -180,17 +180,17 @@ describe("splunk_hec events", () => {
 });
 
 describe("splunk_hec answers", () => {
-  it("backs off on 503 code 9 (honouring Retry-After), 500 and 429-like failures, then delivers", async (t) => {
+  it("backs off on 503 code 9 (honouring Retry-After), 500 and 429, then delivers", async (t) => {
     const { fake, sink, counts } = await harness(t, { busyRetryAfter: "1" }, { retry_max_wait: 5 });
-    fake.faults.push("busy", "server-error");
+    fake.faults.push("busy", "server-error", "throttled");
     const began = Date.now();
     const settlements = await sink.deliver(events(10));
     assert.equal(delivered(settlements), 10);
-    assert.ok(Date.now() - began >= 950, "waited the second of Retry-After");
-    assert.equal(counts.retried, 20);
+    assert.ok(Date.now() - began >= 1900, "waited the second of each Retry-After (503, 429)");
+    assert.equal(counts.retried, 30);
     assert.equal(fake.entries.length, 10);
     assert.equal(sink.health().ok, true, "health recovers once a request succeeds");
-    assert.match(sink.health().lastError ?? "", /500/);
+    assert.match(sink.health().lastError ?? "", /429/);
   });
 
   it("invalid-event-number N: events before N delivered, N rejected with HEC's text, the rest sent again", async (t) => {

@@ -38,6 +38,8 @@ export type EventFault =
   /** 503 `{"text":"Server is busy","code":9}`, with `busyRetryAfter` when set. */
   | "busy"
   | "server-error"
+  /** 429, as a proxy or load balancer in front of HEC answers, with `busyRetryAfter` when set. */
+  | "throttled"
   /** Indexes the events, then destroys the connection without answering. */
   | "reset-after-index"
   /** Indexes the events, answers after `slowMs`. */
@@ -296,6 +298,11 @@ export class FakeSplunk {
       const headers: Record<string, string> = {};
       if (this.options.busyRetryAfter !== undefined) headers["retry-after"] = this.options.busyRetryAfter;
       return this.answer(res, 503, { text: "Server is busy", code: 9 }, headers);
+    }
+    if (fault === "throttled") {
+      const headers: Record<string, string> = {};
+      if (this.options.busyRetryAfter !== undefined) headers["retry-after"] = this.options.busyRetryAfter;
+      return this.answer(res, 429, { text: "Too many requests" }, headers);
     }
     if (fault === "server-error") return this.answer(res, 500, { text: "Internal server error", code: 8 });
     if (fault === "token-refused") return this.answer(res, 403, { text: "Invalid token", code: 4 });
