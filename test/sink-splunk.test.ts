@@ -261,12 +261,12 @@ describe("splunk_hec answers", () => {
   });
 
   it("a slow answer past request_timeout: the request is sent again", async (t) => {
-    const { fake, sink } = await harness(t, { slowMs: 1500 }, { request_timeout: 0.3 });
+    const { fake, sink } = await harness(t, { slowMs: 3000 }, { request_timeout: 0.3 });
     fake.faults.push("slow");
     const began = Date.now();
     const settlements = await sink.deliver(events(3));
     assert.equal(delivered(settlements), 3);
-    assert.ok(Date.now() - began < 1400, "did not wait for the slow answer");
+    assert.ok(Date.now() - began < 2500, "did not wait for the slow answer");
     assert.equal(fake.idCounts().get("e-0"), 2);
   });
 });
@@ -410,50 +410,58 @@ describe("splunk_hec start, health, close", () => {
 });
 
 describe("splunk_hec under load with seeded faults", () => {
-  it("20,000 events: every event indexed at least once with its event.id, every refused one rejected, none unsettled", async (t) => {
-    const refusedIds = new Set<string>();
-    for (let n = 37; n < 20_000; n += 997) refusedIds.add(`load-${n}`);
-    const { fake, sink, counts } = await harness(
-      t,
-      {
-        acks: true,
-        seed: 7,
-        slowMs: 600,
-        rates: { busy: 0.08, "server-error": 0.03, "reset-after-index": 0.04, slow: 0.02, "lose-ack": 0.03 },
-        refuse: (event) => refusedIds.has(String((event as { event?: { id?: string } }).event?.id)),
-      },
-      { ack_timeout: 0.5, request_timeout: 0.4, max_in_flight: 2 },
-    );
-    await sink.start();
-    const batch = events(20_000, "load");
-    const began = Date.now();
-    // Several deliver calls at once, as the pipeline makes them.
-    const parts = [0, 1, 2, 3].map((k) => batch.slice(k * 5000, (k + 1) * 5000));
-    const settlements = (await Promise.all(parts.map((part) => sink.deliver(part)))).flat();
-    const ms = Date.now() - began;
-    assert.equal(settlements.length, 20_000);
-    const ids = fake.idCounts();
-    for (const [n, event] of batch.entries()) {
-      const settlement = settlements[n];
-      if (refusedIds.has(event.id)) {
-        assert.equal(settlement?.status, "rejected", event.id);
-        assert.match((settlement as { reason: string }).reason, /Invalid data format/);
-        assert.equal(ids.get(event.id), undefined, "a refused event is never indexed");
-      } else {
-        assert.equal(settlement?.status, "delivered", event.id);
-        assert.ok((ids.get(event.id) ?? 0) >= 1, `${event.id} indexed`);
+  for (const ack of [true, false]) {
+    it(`20,000 events${ack ? " with acks" : ""}: every event indexed at least once with its event.id, every refused one rejected, none unsettled`, async (t) => {
+      const refusedIds = new Set<string>();
+      for (let n = 37; n < 20_000; n += 997) refusedIds.add(`load-${n}`);
+      const { fake, sink, counts } = await harness(
+        t,
+        {
+          acks: ack,
+          seed: 7,
+          slowMs: 600,
+          rates: {
+            busy: 0.08,
+            "server-error": 0.03,
+            "reset-after-index": 0.04,
+            slow: 0.02,
+            "lose-ack": 0.03,
+          },
+          refuse: (event) => refusedIds.has(String((event as { event?: { id?: string } }).event?.id)),
+        },
+        { ack_timeout: 0.5, request_timeout: 0.4, max_in_flight: 2 },
+      );
+      await sink.start();
+      const batch = events(20_000, "load");
+      const began = Date.now();
+      // Several deliver calls at once, as the pipeline makes them.
+      const parts = [0, 1, 2, 3].map((k) => batch.slice(k * 5000, (k + 1) * 5000));
+      const settlements = (await Promise.all(parts.map((part) => sink.deliver(part)))).flat();
+      const ms = Date.now() - began;
+      assert.equal(settlements.length, 20_000);
+      const ids = fake.idCounts();
+      for (const [n, event] of batch.entries()) {
+        const settlement = settlements[n];
+        if (refusedIds.has(event.id)) {
+          assert.equal(settlement?.status, "rejected", event.id);
+          assert.match((settlement as { reason: string }).reason, /Invalid data format/);
+          assert.equal(ids.get(event.id), undefined, "a refused event is never indexed");
+        } else {
+          assert.equal(settlement?.status, "delivered", event.id);
+          assert.ok((ids.get(event.id) ?? 0) >= 1, `${event.id} indexed`);
+        }
       }
-    }
-    const duplicates = fake.entries.length - ids.size;
-    assert.equal(counts.delivered, 20_000 - refusedIds.size);
-    assert.equal(counts.rejected, refusedIds.size);
-    assert.ok(fake.stats.injected.size >= 4, "the faults were exercised");
-    t.diagnostic(
-      `20000 events in ${ms} ms, ${fake.stats.eventRequests} requests, ${fake.stats.ackPolls} ack polls, ` +
-        `${refusedIds.size} rejected, ${duplicates} duplicates indexed, ${counts.retried} events sent again, ` +
-        `faults ${JSON.stringify(Object.fromEntries(fake.stats.injected))}`,
-    );
-  });
+      const duplicates = fake.entries.length - ids.size;
+      assert.equal(counts.delivered, 20_000 - refusedIds.size);
+      assert.equal(counts.rejected, refusedIds.size);
+      assert.ok(fake.stats.injected.size >= 4, "the faults were exercised");
+      t.diagnostic(
+        `20000 events${ack ? " with acks" : ""} in ${ms} ms, ${fake.stats.eventRequests} requests, ${fake.stats.ackPolls} ack polls, ` +
+          `${refusedIds.size} rejected, ${duplicates} duplicates indexed, ${counts.retried} events sent again, ` +
+          `faults ${JSON.stringify(Object.fromEntries(fake.stats.injected))}`,
+      );
+    });
+  }
 });
 
 // Against a real Splunk (the non-fault tests): TANIUM_ECS_TEST_SPLUNK_URL and
