@@ -10,7 +10,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import type { ErrorCode } from "../src/errors.ts";
 import { IoError } from "../src/pipeline/io-error.ts";
-import type { Task } from "../src/pipeline/process.ts";
+import type { Task } from "../src/pipeline/step.ts";
 import { runPipeline, type RunOptions } from "../src/pipeline/run.ts";
 import { createStats, formatSummary, MAX_TRACKED_KEYS, countKey } from "../src/pipeline/stats.ts";
 import { inlineRunner, WorkerPool } from "../src/pipeline/workers.ts";

@@ -10,7 +10,7 @@ import type { Sink } from "../sinks/index.ts";
 import type { Source } from "../sources/index.ts";
 import { LineChunker, type Piece } from "./chunks.ts";
 import { IoError } from "./io-error.ts";
-import { processFrames, renderDeadLetters, type Batch, type ProcessSettings } from "./process.ts";
+import { processFrames, renderDeadLetters, type Batch, type ProcessSettings } from "./step.ts";
 import { addBatch, createStats, type Stats } from "./stats.ts";
 import { WorkerPool, type TaskRunner } from "./workers.ts";
 

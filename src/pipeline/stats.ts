@@ -3,7 +3,7 @@
  * What one run counted, and the one summary line the CLI prints from it.
  */
 import type { ErrorCode } from "../errors.ts";
-import type { Batch } from "./process.ts";
+import type { Batch } from "./step.ts";
 
 /**
  * Cap on distinct unmapped key names tracked: junk input can carry a new key on every line, and

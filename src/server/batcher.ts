@@ -18,7 +18,7 @@
  */
 import type { DeadLetterRow, EventStore, StoreBatch } from "../store/store.ts";
 import type { ServerMetrics } from "./metrics.ts";
-import { deadLetterCount, type Submission } from "./prepare.ts";
+import { deadLetterCount, type Submission } from "../pipeline/step.ts";
 
 export interface IntakeOptions {
   /** Items (documents + dead letters) per batch; a larger submission is one batch of its own. */

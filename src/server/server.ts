@@ -86,7 +86,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   };
   const hostTimer = setInterval(() => void saveHosts(), HOST_SAVE_MS);
   hostTimer.unref();
-  const context: IntakeContext = { intake, metrics, logger, hosts };
+  const context: IntakeContext = { intake, metrics, logger, hosts, original: config.original };
   let draining = false;
 
   // One token given serves both: senders and readers are told apart only when both are set.

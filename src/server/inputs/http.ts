@@ -26,7 +26,7 @@ import { createAuth } from "../auth.ts";
 import { formatAddress } from "../config.ts";
 import type { Committed } from "../batcher.ts";
 import type { StoreHealth } from "../health.ts";
-import { SubmissionBuilder } from "../prepare.ts";
+import { SubmissionBuilder } from "../../pipeline/step.ts";
 import type { Input, InputFactory, ListenOptions, TlsFiles } from "./input.ts";
 
 export interface HttpInputOptions extends ListenOptions {
@@ -264,6 +264,7 @@ export const http: InputFactory<HttpInputOptions> = async (options, context) => 
         input: "http",
         receivedAt,
         maxLineBytes,
+        original: context.original,
         hosts: context.hosts,
       });
       /** Queues what the builder holds as one slice, once there is room. */
