@@ -7,7 +7,8 @@
 import type { z } from "zod";
 import type { EventStore } from "../store/store.ts";
 import { createDuckdbSink, duckdbSettings, type StoreSinkContext } from "./duckdb.ts";
-import { createNdjsonSink, ndjsonSettings } from "./ndjson.ts";
+import { createNdjsonSink, ndjsonSettings, type NdjsonContext } from "./ndjson.ts";
+import type { Sink } from "../sinks/index.ts";
 import { createNullSink, nullSettings } from "./null.ts";
 import type { EventSink, SinkContext } from "./sink.ts";
 import type { SinkMetricFamilies } from "./metrics.ts";
@@ -23,7 +24,7 @@ export interface PipelineSink extends EventSink {
 }
 
 /** What every factory is given: the sink context, and the server's local store when there is one. */
-export type DeliveryContext = StoreSinkContext;
+export type DeliveryContext = StoreSinkContext & NdjsonContext;
 
 export interface SinkKind<Settings> {
   readonly settings: z.ZodType<Settings>;
@@ -80,6 +81,8 @@ export interface BuildSinksOptions {
   readonly metrics?: SinkMetricFamilies;
   /** The server's local store (dead letters, hosts), which a `duckdb` sink without `data` writes to. */
   readonly localStore?: EventStore;
+  /** Wraps the stream of each `ndjson` sink (the CLI's progress bar). */
+  readonly wrapNdjson?: (target: Sink) => Sink;
 }
 
 /** Builds each sink of the list through the registry (not started). Throws `SinkConfigError`. */
@@ -98,6 +101,7 @@ export function buildSinks(specs: readonly SinkSpec[], options: BuildSinksOption
       logger: options.logger.child({ sink: spec.name }),
       metrics: options.metrics?.forSink(spec.name) ?? NO_SINK_METRICS,
       ...(options.localStore === undefined ? {} : { localStore: options.localStore }),
+      ...(options.wrapNdjson === undefined ? {} : { wrapTarget: options.wrapNdjson }),
     };
     return sinkKinds[spec.kind].build(spec.name, spec.settings, context);
   });

@@ -53,6 +53,13 @@ export class NdjsonSink implements EventSink {
     this.#open = open;
   }
 
+  /** A sink over a stream already open (tests, a caller's own stream): `start` opens nothing. */
+  static over(name: string, target: Sink, context: SinkContext): NdjsonSink {
+    const sink = new NdjsonSink(name, {}, context, async () => target);
+    sink.#target = target;
+    return sink;
+  }
+
   /** Where it writes, for messages: the path, `stdout` or `stderr`. */
   get target(): string {
     return this.#settings.path ?? this.#settings.stream ?? "stdout";
@@ -106,6 +113,14 @@ export class NdjsonSink implements EventSink {
   }
 }
 
-export function createNdjsonSink(name: string, settings: NdjsonSettings, context: SinkContext): NdjsonSink {
-  return new NdjsonSink(name, settings, context);
+/** What the `ndjson` kind may be given besides the sink context. */
+export interface NdjsonContext extends SinkContext {
+  /** Wraps the opened stream (the CLI keeps its progress bar below what is written). */
+  readonly wrapTarget?: (target: Sink) => Sink;
+}
+
+export function createNdjsonSink(name: string, settings: NdjsonSettings, context: NdjsonContext): NdjsonSink {
+  const wrap = context.wrapTarget;
+  if (wrap === undefined) return new NdjsonSink(name, settings, context);
+  return new NdjsonSink(name, settings, context, async (s) => wrap(await openTarget(s)));
 }
