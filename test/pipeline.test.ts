@@ -10,11 +10,14 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import type { ErrorCode } from "../src/errors.ts";
 import { IoError } from "../src/pipeline/io-error.ts";
-import type { Task } from "../src/pipeline/process.ts";
+import type { Task } from "../src/pipeline/step.ts";
 import { runPipeline, type RunOptions } from "../src/pipeline/run.ts";
 import { createStats, formatSummary, MAX_TRACKED_KEYS, countKey } from "../src/pipeline/stats.ts";
 import { inlineRunner, WorkerPool } from "../src/pipeline/workers.ts";
+import { NdjsonSink } from "../src/delivery/ndjson.ts";
+import { NO_SINK_METRICS } from "../src/delivery/metrics.ts";
 import type { Sink } from "../src/sinks/index.ts";
+import { pino } from "pino";
 import { sources, type Source } from "../src/sources/index.ts";
 import { samplesOf, splitAt } from "./helpers.ts";
 
@@ -31,7 +34,15 @@ function memorySource(name: string, chunks: readonly (string | Uint8Array)[]): S
   };
 }
 
-/** A sink that keeps what it is given, as text. */
+/** The `ndjson` sink over a stream of the test's. */
+function ndjson(target: Sink): NdjsonSink {
+  return NdjsonSink.over(target.name, target, {
+    logger: pino({ level: "silent" }),
+    metrics: NO_SINK_METRICS,
+  });
+}
+
+/** A stream that keeps what it is given, as text. */
 function memorySink(name = "memory"): Sink & { text(): string; writes: number } {
   const parts: string[] = [];
   return {
@@ -67,7 +78,13 @@ async function run(
 ): Promise<Outcome> {
   const output = memorySink("out");
   const dead = memorySink("dead");
-  const stats = await runPipeline({ inputs, output, deadLetters: dead, now: () => RECEIVED_AT, ...options });
+  const stats = await runPipeline({
+    inputs,
+    output: ndjson(output),
+    deadLetters: ndjson(dead),
+    now: () => RECEIVED_AT,
+    ...options,
+  });
   const parse = (text: string) =>
     text
       .split("\n")
@@ -196,7 +213,11 @@ describe("runPipeline", () => {
       close: async () => {},
     };
     const chunks = RECORDER_LINES.map((l) => l + "\n");
-    await runPipeline({ inputs: [memorySource("a", chunks)], output: slow, deadLetters: memorySink() });
+    await runPipeline({
+      inputs: [memorySource("a", chunks)],
+      output: ndjson(slow),
+      deadLetters: ndjson(memorySink()),
+    });
     assert.equal(most, 1);
   });
 

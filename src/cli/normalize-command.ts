@@ -16,7 +16,9 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { DEFAULT_MAX_LINE_BYTES } from "../normalize.ts";
 import { runPipeline } from "../pipeline/run.ts";
 import { deadLetterCount, formatSummary } from "../pipeline/stats.ts";
-import { sinks, type Sink } from "../sinks/index.ts";
+import { buildSinks, type PipelineSink, type SinkSpec } from "../delivery/index.ts";
+import type { Sink } from "../sinks/index.ts";
+import { pino } from "pino";
 import { sources, type Source } from "../sources/index.ts";
 import { createProgress, NO_PROGRESS, type Progress } from "./progress.ts";
 import { isBrokenPipe } from "./stdout.ts";
@@ -78,7 +80,7 @@ export async function normalizeFiles(
   files: readonly string[],
   options: NormalizeCommandOptions,
 ): Promise<number> {
-  const opened: Sink[] = [];
+  const opened: PipelineSink[] = [];
   let progress: Progress = NO_PROGRESS;
   let interrupted = false;
   const onInterrupt = (): void => {
@@ -93,22 +95,39 @@ export async function normalizeFiles(
     );
     await checkOutputs(files, options);
 
-    // Outputs are opened (and truncated) only once every input is known to be readable.
-    let output =
-      options.output === undefined ? await sinks.stdout() : await sinks.file({ path: options.output });
-    opened.push(output);
-    let deadLetters =
-      options.deadLetter === undefined
-        ? await sinks.stderr()
-        : await sinks.file({ path: options.deadLetter });
-    opened.push(deadLetters);
-
     const sizes = inputs.map((s) => s.size);
     if (options.progress && process.stderr.isTTY && sizes.every((n) => n !== undefined)) {
       progress = createProgress({ total: sizes.reduce((a, b) => a + b, 0) });
-      if (options.output === undefined && process.stdout.isTTY) output = progress.beneath(output);
-      if (options.deadLetter === undefined) deadLetters = progress.beneath(deadLetters);
     }
+    const bar = progress;
+    /** An `ndjson` sink through the registry, started: a file is opened (and truncated) here. */
+    const open = async (spec: SinkSpec, beneathBar: boolean): Promise<PipelineSink> => {
+      const wrapNdjson = beneathBar ? (target: Sink) => bar.beneath(target) : undefined;
+      const [sink] = buildSinks([spec], {
+        logger: SILENT,
+        ...(wrapNdjson === undefined ? {} : { wrapNdjson }),
+      });
+      await sink!.start();
+      opened.push(sink!);
+      return sink!;
+    };
+    // Outputs are opened (and truncated) only once every input is known to be readable.
+    const output = await open(
+      {
+        name: "output",
+        kind: "ndjson",
+        settings: options.output === undefined ? { stream: "stdout" } : { path: options.output },
+      },
+      options.output === undefined && process.stdout.isTTY === true,
+    );
+    const deadLetters = await open(
+      {
+        name: "dead-letters",
+        kind: "ndjson",
+        settings: options.deadLetter === undefined ? { stream: "stderr" } : { path: options.deadLetter },
+      },
+      options.deadLetter === undefined,
+    );
 
     const stats = await runPipeline({
       inputs,
@@ -125,7 +144,7 @@ export async function normalizeFiles(
       process.stderr.write(formatSummary(stats) + (interrupted ? " (interrupted)\n" : "\n"));
     }
     if (interrupted) return EXIT_INTERRUPTED;
-    return deadLetterCount(stats) > 0 ? EXIT_DEAD_LETTERS : EXIT_OK;
+    return deadLetterCount(stats) > 0 || stats.rejected > 0 ? EXIT_DEAD_LETTERS : EXIT_OK;
   } catch (err) {
     // Flush what was written so far; the first error is the one worth reporting.
     for (const sink of opened) await sink.close().catch(() => {});
@@ -201,6 +220,9 @@ async function checkOutputs(files: readonly string[], options: NormalizeCommandO
     }
   }
 }
+
+/** The sinks' log: the CLI reports on stderr itself. */
+const SILENT = pino({ level: "silent" });
 
 class UsageError extends Error {
   override name = "UsageError";

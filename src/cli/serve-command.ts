@@ -106,6 +106,7 @@ export function serveCommand(): Command {
     )
     .option("--config <file>", "settings file, YAML or JSON, keys named as these flags (flags win)");
   for (const [key, arg, help] of FLAGS) command.option(`--${key} ${arg}`, help);
+  command.option("--no-original", "leave event.original out (config key original: false)");
   command.action(async (options: Record<string, unknown>) => {
     process.exitCode = await serve(command, options);
   });
@@ -120,6 +121,7 @@ async function serve(command: Command, options: Record<string, unknown>): Promis
       const name = camel(key);
       if (command.getOptionValueSource(name) === "cli") flags[key] = options[name];
     }
+    if (command.getOptionValueSource("original") === "cli") flags.original = options.original;
     const file = typeof options.config === "string" ? options.config : undefined;
     config = resolveConfig({
       ...(file === undefined ? {} : { file: { path: file, settings: readConfigFile(file) } }),

@@ -12,8 +12,12 @@ export type Frame =
   | { kind: "line"; text: string; line: number }
   /** A frame longer than `maxBytes`: its total byte length and its first `headBytes` bytes, decoded. */
   | { kind: "oversize"; line: number; bytes: number; head: string }
-  /** Malformed input that is not a frame; `text` is up to `headBytes` of the offending text. */
-  | { kind: "error"; line: number; message: string; text: string };
+  /**
+   * Malformed input that is not a frame; `text` is up to `headBytes` of the offending text. `code`
+   * is the dead-letter code the framer gives it (`ERR_FRAMING` for a bad octet-counting prefix);
+   * absent, it is a broken JSON array: `ERR_JSON_SYNTAX`.
+   */
+  | { kind: "error"; line: number; message: string; text: string; code?: "ERR_FRAMING" };
 
 export interface FramerOptions {
   /** Longest frame, in bytes, emitted as text; longer ones come out as `oversize`. */

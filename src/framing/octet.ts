@@ -155,6 +155,7 @@ export class OctetFramer implements Framer {
         this.#frames++;
         out.push({
           kind: "error",
+          code: "ERR_FRAMING",
           line: this.#frames,
           message: `Truncated octet-counted frame: ${this.#length} bytes declared, the input ends after ${got}.`,
           text: head,
@@ -206,6 +207,7 @@ export class OctetFramer implements Framer {
     const text = this.#bad.head(this.#headBytes).replace(/\r$/, "");
     out.push({
       kind: "error",
+      code: "ERR_FRAMING",
       line: this.#frames,
       message: `Not an octet-counted frame: expected a length (digits, then a space) before the message.${detail}`,
       text,

@@ -6,7 +6,7 @@
  * input holds.
  */
 import type { Frame, LineFramer } from "../framing/index.ts";
-import { pieceFramer } from "./process.ts";
+import { pieceFramer } from "./step.ts";
 
 const LF = 0x0a;
 

@@ -1,25 +1,29 @@
 /**
  * @module pipeline/run
- * One run: every input, in turn, through framing and normalizing into the output and dead-letter
- * sinks, in input order. Nothing is dropped (documents + dead letters = frames) and memory stays
+ * One run: every input, in turn, through framing and the per-frame step (`step.ts`) into the
+ * output sink and the dead-letter sink, in input order. A sink with the NDJSON fast path
+ * (`writeNdjson`: the `ndjson` kind) takes the batch's text as is; any other is given the events
+ * (`deliver`) and its settlements are counted: a rejected event is counted as a dead letter. Nothing is dropped (documents + dead letters = frames) and memory stays
  * bounded: inputs are streamed, sinks push back, and only a few pieces are ever in flight.
  */
 import { AutoFramer, type Frame } from "../framing/index.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "../normalize.ts";
-import type { Sink } from "../sinks/index.ts";
+import type { PipelineSink } from "../delivery/index.ts";
+import { outEvent } from "../delivery/event.ts";
+import type { EcsDocument } from "../ecs/document.ts";
 import type { Source } from "../sources/index.ts";
 import { LineChunker, type Piece } from "./chunks.ts";
 import { IoError } from "./io-error.ts";
-import { processFrames, renderDeadLetters, type Batch, type ProcessSettings } from "./process.ts";
+import { processFrames, renderDeadLetters, type Batch, type ProcessSettings } from "./step.ts";
 import { addBatch, createStats, type Stats } from "./stats.ts";
 import { WorkerPool, type TaskRunner } from "./workers.ts";
 
 export interface RunOptions {
   inputs: readonly Source[];
-  /** Where documents go, as NDJSON. */
-  output: Sink;
-  /** Where dead letters go, as ECS NDJSON. */
-  deadLetters: Sink;
+  /** Where documents go. */
+  output: PipelineSink;
+  /** Where dead letters go, as ECS documents. */
+  deadLetters: PipelineSink;
   /** Keep the raw event at `event.original` (default true). */
   original?: boolean;
   /** Cap on one line or array element, in bytes (default 1 MiB). */
@@ -61,8 +65,9 @@ export async function runPipeline(options: RunOptions): Promise<Stats> {
     onRead: options.onRead ?? (() => {}),
     async emit(batch, input, lineBase) {
       addBatch(stats, batch);
-      if (batch.ndjson.length > 0) await output.write(batch.ndjson);
-      if (batch.dead.length > 0) await deadLetters.write(renderDeadLetters(batch.dead, input, lineBase));
+      if (batch.ndjson.length > 0) stats.rejected += await write(output, batch.ndjson);
+      if (batch.dead.length > 0)
+        stats.rejected += await write(deadLetters, renderDeadLetters(batch.dead, input, lineBase));
     },
   };
   const workers = options.workers ?? 0;
@@ -88,6 +93,24 @@ export async function runPipeline(options: RunOptions): Promise<Stats> {
     await pool?.close();
   }
   return stats;
+}
+
+/**
+ * NDJSON text into a sink: as is through its fast path (a promise only when it pushes back), else
+ * as events, one per line; returns how many the sink rejected.
+ */
+async function write(sink: PipelineSink, ndjson: string | Uint8Array): Promise<number> {
+  if (sink.writeNdjson !== undefined) {
+    await sink.writeNdjson(ndjson);
+    return 0;
+  }
+  const text = typeof ndjson === "string" ? ndjson : Buffer.from(ndjson).toString("utf8");
+  const events = text
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => outEvent(JSON.parse(line) as EcsDocument));
+  const settlements = await sink.deliver(events);
+  return settlements.filter((s) => s.status === "rejected").length;
 }
 
 /** Frames and normalizes in this thread, one chunk at a time. */

@@ -3,7 +3,7 @@
  * What one run counted, and the one summary line the CLI prints from it.
  */
 import type { ErrorCode } from "../errors.ts";
-import type { Batch } from "./process.ts";
+import type { Batch } from "./step.ts";
 
 /**
  * Cap on distinct unmapped key names tracked: junk input can carry a new key on every line, and
@@ -22,10 +22,19 @@ export interface Stats {
   unmapped: Map<string, number>;
   /** Keys such as `__proto__` removed from the input. */
   unsafeKeys: number;
+  /** Documents (or dead letters) a sink refused for good. */
+  rejected: number;
 }
 
 export function createStats(): Stats {
-  return { eventsIn: 0, documentsOut: 0, deadLetters: new Map(), unmapped: new Map(), unsafeKeys: 0 };
+  return {
+    eventsIn: 0,
+    documentsOut: 0,
+    deadLetters: new Map(),
+    unmapped: new Map(),
+    unsafeKeys: 0,
+    rejected: 0,
+  };
 }
 
 export function deadLetterCount(stats: Stats): number {
@@ -61,6 +70,7 @@ export function formatSummary(stats: Stats): string {
   if (stats.deadLetters.size > 0) line += ` (${listCounts(stats.deadLetters, stats.deadLetters.size)})`;
   if (stats.unmapped.size > 0) line += `; unmapped keys: ${listCounts(stats.unmapped, SHOWN_KEYS)}`;
   if (stats.unsafeKeys > 0) line += `; unsafe keys removed: ${stats.unsafeKeys}`;
+  if (stats.rejected > 0) line += `; rejected by a sink: ${stats.rejected}`;
   return line;
 }
 

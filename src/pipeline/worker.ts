@@ -5,7 +5,7 @@
  * workers are asked for.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { processTask, type ProcessSettings } from "./process.ts";
+import { processTask, type ProcessSettings } from "./step.ts";
 import type { WorkerReply, WorkerRequest } from "./workers.ts";
 
 const settings = workerData as ProcessSettings;

@@ -6,7 +6,7 @@
  * waiting forever.
  */
 import { Worker } from "node:worker_threads";
-import { processTask, type Batch, type ProcessSettings, type Task } from "./process.ts";
+import { processTask, type Batch, type ProcessSettings, type Task } from "./step.ts";
 
 export interface TaskRunner {
   /** How many tasks it can work on at once. */

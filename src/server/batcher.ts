@@ -1,11 +1,14 @@
 /**
  * @module server/batcher
  * The bounded intake queue shared by every input. Submissions (an HTTP body, a TCP read, a
- * datagram) are grouped into batches of up to `batchMax` items, and each batch is one
- * `store.write` (one transaction). A submission reaching an idle store is written at once; while a
+ * datagram) are grouped into batches of up to `batchMax` items; each batch goes to every sink at
+ * once (`deliver`), and its dead letters to the local dead-letter store (one transaction). Events a
+ * sink settles `rejected` become dead letters too (`ERR_SINK_REJECTED`, the sink's name and
+ * reason, the document's JSON as the original), written before the batch counts as done. A submission reaching an idle store is written at once; while a
  * batch commits, the next one fills, and goes when the commit ends, at `batchMax`, or `batchMs`
  * after its first item, whichever comes first. A submitter's promise resolves only once
- * the batch holding its items is committed: that is what HTTP acknowledges.
+ * every sink settled every event of the batch holding its items and its dead letters are
+ * committed: that is what HTTP acknowledges. A sink whose `deliver` rejects fails the batch.
  *
  * The queue counts what is received and not yet committed (waiting or being written), in frames
  * (every frame, a repeated dead letter included, though repeats are stored as one counted row)
@@ -16,9 +19,11 @@
  * its cap by what the inputs had in hand when it filled (one HTTP body slice, one read per
  * connection). The outcome of the last commit is kept, for a health check that tells the truth.
  */
-import type { DeadLetterRow, EventStore, StoreBatch } from "../store/store.ts";
+import type { PipelineSink } from "../delivery/index.ts";
+import type { Settlement } from "../delivery/sink.ts";
+import type { DeadLetterRow, EventStore } from "../store/store.ts";
 import type { ServerMetrics } from "./metrics.ts";
-import { deadLetterCount, type Submission } from "./prepare.ts";
+import { deadLetterCount, type Submission } from "../pipeline/step.ts";
 
 export interface IntakeOptions {
   /** Items (documents + dead letters) per batch; a larger submission is one batch of its own. */
@@ -37,10 +42,14 @@ export interface IntakeOptions {
 }
 
 export interface Committed {
-  /** Documents stored or already stored (a redelivery of the same `event.id`). */
+  /** Documents every sink took (stored, or already stored: a redelivery of the same `event.id`). */
   readonly accepted: number;
+  /** Dead letters: frames that did not normalize, and documents a sink rejected. */
   readonly deadLetters: number;
 }
+
+/** The dead-letter code of a document a sink refused for good (the sink's reason in the message). */
+export const SINK_REJECTED = "ERR_SINK_REJECTED";
 
 /** The last commit's outcome, for /healthz. */
 export interface CommitState {
@@ -49,6 +58,8 @@ export interface CommitState {
   readonly at: number;
   /** The failure's message, for the log (it may name files: /healthz does not show it). */
   readonly error?: string;
+  /** The sink whose `deliver` failed, when one did (not the dead-letter store). */
+  readonly sink?: string;
 }
 
 interface Waiting {
@@ -62,6 +73,7 @@ interface Waiting {
 }
 
 export class Intake {
+  readonly #sinks: readonly PipelineSink[];
   readonly #store: EventStore;
   readonly #metrics: ServerMetrics;
   readonly #options: Required<IntakeOptions>;
@@ -80,8 +92,18 @@ export class Intake {
   #draining = false;
   #lastCommit: CommitState = { ok: true, at: 0 };
 
-  constructor(store: EventStore, metrics: ServerMetrics, options: IntakeOptions) {
-    this.#store = store;
+  /**
+   * `sinks` take every batch's documents; `deadLetterStore` keeps the dead letters (the local
+   * DuckDB store, whatever the sinks are, so that `replay` and `query` of them keep working).
+   */
+  constructor(
+    sinks: readonly PipelineSink[],
+    deadLetterStore: EventStore,
+    metrics: ServerMetrics,
+    options: IntakeOptions,
+  ) {
+    this.#sinks = sinks;
+    this.#store = deadLetterStore;
     this.#metrics = metrics;
     this.#options = { maxInFlight: 2, ...options };
   }
@@ -201,31 +223,95 @@ export class Intake {
     }
   }
 
+  /**
+   * Why each event was refused (`sink: reason`, the reasons of every sink that refused it joined),
+   * by index; undefined when no sink refused any.
+   */
+  #refusals(settled: readonly (readonly Settlement[])[], events: number): (string | undefined)[] | undefined {
+    let refusals: (string | undefined)[] | undefined;
+    settled.forEach((settlements, s) => {
+      const name = this.#sinks[s]!.name;
+      for (let i = 0; i < events; i++) {
+        const settlement = settlements[i];
+        if (settlement?.status !== "rejected") continue;
+        refusals ??= new Array<string | undefined>(events);
+        const reason = `sink ${name} rejected the document: ${settlement.reason}`;
+        refusals[i] = refusals[i] === undefined ? reason : `${refusals[i]}; ${reason}`;
+      }
+    });
+    return refusals;
+  }
+
   async #write(batch: Waiting[], frames: number): Promise<void> {
     this.#inFlight++;
     const startedAt = Date.now();
     this.#writeStarts.push(startedAt);
     const docs = batch.length === 1 ? batch[0]!.submission.docs : batch.flatMap((w) => w.submission.docs);
-    const deadLetters = batch.length === 1 ? batch[0]!.submission.deadLetters : mergeDeadLetters(batch);
-    const storeBatch: StoreBatch = { docs, deadLetters };
+    const deadLetters =
+      batch.length === 1
+        ? batch[0]!.submission.deadLetters
+        : mergeDeadLetters(batch.map((w) => w.submission.deadLetters));
     const stopTimer = this.#metrics.batchCommitSeconds.startTimer();
+    let failedSink: string | undefined;
     try {
-      await this.#store.write(storeBatch);
+      // Every sink at once, and the dead letters beside them: the slowest sets the pace.
+      const [settled] = await Promise.all([
+        Promise.all(
+          this.#sinks.map((sink) =>
+            docs.length === 0
+              ? ([] as Settlement[])
+              : sink.deliver(docs).catch((err: unknown) => {
+                  failedSink ??= sink.name;
+                  throw err;
+                }),
+          ),
+        ),
+        deadLetters.length > 0 ? this.#store.write({ docs: [], deadLetters }) : undefined,
+      ]);
+      const refusals = this.#refusals(settled, docs.length);
+      let rejectedTotal = 0;
+      if (refusals !== undefined) {
+        const rows: DeadLetterRow[] = [];
+        let at = 0;
+        for (const w of batch) {
+          const { input, receivedAt } = w.submission;
+          for (const doc of w.submission.docs) {
+            const reason = refusals[at++];
+            if (reason !== undefined)
+              rows.push({ code: SINK_REJECTED, message: reason, original: doc.json, input, receivedAt });
+          }
+        }
+        rejectedTotal = rows.length;
+        await this.#store.write({ docs: [], deadLetters: mergeDeadLetters([rows]) });
+        this.#metrics.deadLetters.inc({ code: SINK_REJECTED }, rows.length);
+      }
       stopTimer();
-      this.#metrics.documents.inc(docs.length);
+      this.#metrics.documents.inc(docs.length - rejectedTotal);
       for (const row of deadLetters) this.#metrics.deadLetters.inc({ code: row.code }, row.count ?? 1);
       let unmapped = 0;
-      for (const w of batch) unmapped += w.submission.unmappedKeys;
-      if (unmapped > 0) this.#metrics.unmappedKeys.inc(unmapped);
-      this.#lastCommit = { ok: true, at: Date.now() };
+      let unsafe = 0;
       for (const w of batch) {
-        w.resolve({ accepted: w.submission.docs.length, deadLetters: deadLetterCount(w.submission) });
+        unmapped += w.submission.unmappedKeys;
+        unsafe += w.submission.unsafeKeys;
+      }
+      if (unmapped > 0) this.#metrics.unmappedKeys.inc(unmapped);
+      if (unsafe > 0) this.#metrics.unsafeKeys.inc(unsafe);
+      this.#lastCommit = { ok: true, at: Date.now() };
+      let at = 0;
+      for (const w of batch) {
+        const n = w.submission.docs.length;
+        let refused = 0;
+        if (refusals !== undefined)
+          for (let i = at; i < at + n; i++) if (refusals[i] !== undefined) refused++;
+        at += n;
+        w.resolve({ accepted: n - refused, deadLetters: deadLetterCount(w.submission) + refused });
       }
     } catch (err) {
       this.#lastCommit = {
         ok: false,
         at: Date.now(),
         error: err instanceof Error ? err.message : String(err),
+        ...(failedSink === undefined ? {} : { sink: failedSink }),
       };
       for (const w of batch) w.reject(err);
     } finally {
@@ -250,11 +336,11 @@ export class Intake {
  * The dead letters of several submissions, one row per original text (the store's key), counts
  * summed: slices of one flood, or several senders of the same junk, cost one row per batch.
  */
-function mergeDeadLetters(batch: readonly Waiting[]): DeadLetterRow[] {
+function mergeDeadLetters(lists: readonly (readonly DeadLetterRow[])[]): DeadLetterRow[] {
   const rows: DeadLetterRow[] = [];
   const at = new Map<string, number>();
-  for (const w of batch) {
-    for (const row of w.submission.deadLetters) {
+  for (const list of lists) {
+    for (const row of list) {
       const i = at.get(row.original);
       if (i === undefined) {
         at.set(row.original, rows.length);

@@ -63,6 +63,17 @@ export interface ServerConfig {
   readonly queryTimeout: number;
   /** `/api/export` answers sent at the same time; one more gets 503 + Retry-After. */
   readonly maxExports: number;
+  /** Keep the raw event at `event.original` (the `original` key; `--no-original` sets it false). */
+  readonly original: boolean;
+  /** Where events go (`delivery/index.ts` builds each); empty: the DuckDB store in `data`. */
+  readonly sinks: readonly SinkSpec[];
+}
+
+/** One configured sink: its name (metrics, logs, dead letters), its kind, its kind's settings. */
+export interface SinkSpec {
+  readonly name: string;
+  readonly kind: string;
+  readonly settings: unknown;
 }
 
 /** The keys of a config file: the long flags without `--`. */
@@ -95,6 +106,7 @@ const KEYS = [
   "query-token",
   "query-timeout",
   "max-exports",
+  "original",
 ] as const;
 export type ConfigKey = (typeof KEYS)[number];
 const KEY_SET: ReadonlySet<string> = new Set(KEYS);
@@ -121,7 +133,8 @@ export const DEFAULTS = {
   "log-level": "info",
   "query-timeout": 30,
   "max-exports": 2,
-} as const satisfies Partial<Record<ConfigKey, string | number>>;
+  original: true,
+} as const satisfies Partial<Record<ConfigKey, string | number | boolean>>;
 
 const LOG_LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
 
@@ -214,6 +227,12 @@ export function resolveConfig(sources: ConfigSources): ServerConfig {
     }
     return n;
   };
+  const bool = (key: ConfigKey): boolean => {
+    const { value, label } = get(key);
+    if (value === true || value === "true") return true;
+    if (value === false || value === "false") return false;
+    throw new ConfigError(`${label} must be true or false, got ${describe(value)}`);
+  };
   const str = (key: ConfigKey): string | undefined => {
     const { value, label } = get(key);
     if (value === undefined || value === null) return undefined;
@@ -295,6 +314,8 @@ export function resolveConfig(sources: ConfigSources): ServerConfig {
     queryToken: str("query-token"),
     queryTimeout: int("query-timeout", 1, 24 * 3600),
     maxExports: int("max-exports", 1, 1000),
+    original: bool("original"),
+    sinks: [],
   };
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new ConfigError("--tls-cert and --tls-key go together: give both or neither");

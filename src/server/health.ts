@@ -8,6 +8,7 @@
  */
 import type { Logger } from "./log.ts";
 import type { EventStore } from "../store/store.ts";
+import type { SinkHealth } from "../delivery/sink.ts";
 import type { Intake } from "./batcher.ts";
 
 export interface StoreHealthOptions {
@@ -17,13 +18,31 @@ export interface StoreHealthOptions {
   readonly recentCommitMs?: number;
   /** A write or a probe not ended after this long makes the store stalled (default 30 s). */
   readonly stalledMs?: number;
+  /**
+   * The sinks other than the one over the store itself (whose failures are the store's): one
+   * whose `health().ok` is false, or whose `deliver` failed the last batch, is `sink_failing`.
+   */
+  readonly sinks?: readonly WatchedSink[];
 }
 
 /** Why the store is not healthy, for /healthz (no message: it may name files; the log has it). */
 export type StoreTrouble =
   | { readonly status: "store_write_failing"; readonly reason: string; readonly since: number }
   | { readonly status: "store_stalled"; readonly reason: string; readonly since: number }
-  | { readonly status: "store_unavailable"; readonly reason: string; readonly code: string };
+  | { readonly status: "store_unavailable"; readonly reason: string; readonly code: string }
+  | {
+      readonly status: "sink_failing";
+      readonly reason: string;
+      readonly since: number;
+      /** The sink's configured name. */
+      readonly sink: string;
+    };
+
+/** A sink as /healthz sees it: its name and what it says of itself. */
+export interface WatchedSink {
+  readonly name: string;
+  health(): SinkHealth;
+}
 
 export class StoreHealth {
   readonly #store: EventStore;
@@ -31,6 +50,7 @@ export class StoreHealth {
   readonly #logger: Logger;
   readonly #recentCommitMs: number;
   readonly #stalledMs: number;
+  readonly #sinks: readonly WatchedSink[];
   readonly #timer: NodeJS.Timeout;
   /** When the probe in flight began; undefined when none is. */
   #probing: number | undefined;
@@ -43,6 +63,7 @@ export class StoreHealth {
     this.#logger = logger;
     this.#recentCommitMs = options.recentCommitMs ?? 10_000;
     this.#stalledMs = options.stalledMs ?? 30_000;
+    this.#sinks = options.sinks ?? [];
     this.#timer = setInterval(() => void this.probe(), options.probeEveryMs ?? 5_000);
     this.#timer.unref();
   }
@@ -50,6 +71,17 @@ export class StoreHealth {
   /** What is wrong with the store now, or undefined when nothing is known to be. */
   trouble(now = Date.now()): StoreTrouble | undefined {
     const commit = this.#intake.lastCommit;
+    for (const sink of this.#sinks) {
+      const health = sink.health();
+      const failedLast = !commit.ok && commit.sink === sink.name;
+      if (health.ok && !failedLast) continue;
+      return {
+        status: "sink_failing",
+        reason: `Sink ${sink.name} is failing: batches are not being acknowledged.`,
+        since: health.failingSince ?? commit.at,
+        sink: sink.name,
+      };
+    }
     if (!commit.ok) {
       return {
         status: "store_write_failing",

@@ -14,6 +14,8 @@ export interface ServerMetrics {
   readonly deadLetters: Counter<"code">;
   /** Tanium `fields` keys that no mapper used, summed over the committed documents. */
   readonly unmappedKeys: Counter;
+  /** Keys such as `__proto__` removed from the input, summed over the committed documents. */
+  readonly unsafeKeys: Counter;
   readonly queueDepth: Gauge;
   readonly batchCommitSeconds: Histogram;
   readonly udpDropped: Counter;
@@ -56,6 +58,11 @@ export function createMetrics(): ServerMetrics {
     unmappedKeys: new Counter({
       name: "tanium_ecs_unmapped_keys_total",
       help: "Tanium fields keys that no mapper used (kept under tanium.fields).",
+      registers,
+    }),
+    unsafeKeys: new Counter({
+      name: "tanium_ecs_unsafe_keys_total",
+      help: "Keys such as __proto__ removed from the input (the document is tagged tanium_ecs_unsafe_key_removed).",
       registers,
     }),
     queueDepth: new Gauge({

@@ -1,11 +1,14 @@
 /**
  * @module server/server
- * `startServer(config)`: opens the store, starts each configured input on the shared intake queue
- * and returns a handle. `close()` is the graceful stop: inputs stop accepting (HTTP requests in
- * flight still get their answer, for `drainTimeout` seconds at most), the queue is written out,
- * the store is closed.
+ * `startServer(config)`: opens the local store (dead letters, the host table), builds and starts
+ * the configured sinks (none configured: the local DuckDB store is the one sink), starts each
+ * configured input on the shared intake queue and returns a handle. `close()` is the graceful
+ * stop: inputs stop accepting (HTTP requests in flight still get their answer, for
+ * `drainTimeout` seconds at most), the queue is delivered, the sinks and the store are closed.
  */
 import { readFileSync } from "node:fs";
+import { buildSinks, queryableStore, storeSink, type PipelineSink } from "../delivery/index.ts";
+import { createSinkMetrics } from "../delivery/metrics.ts";
 import { HostDirectory } from "../enrich/hosts.ts";
 import { stores } from "../store/index.ts";
 import type { EventStore } from "../store/store.ts";
@@ -19,8 +22,13 @@ import { createMetrics, type ServerMetrics } from "./metrics.ts";
 export interface ServerDeps {
   /** Where logs go (default: JSON lines on stdout at `config.logLevel`). */
   readonly logger?: Logger;
-  /** The store to write to (default: DuckDB in `config.data`); the server closes it on `close()`. */
+  /**
+   * The local store (default: DuckDB in `config.data`): dead letters and the host table, and the
+   * one sink when `config.sinks` is empty. The server closes it on `close()`.
+   */
   readonly store?: EventStore;
+  /** Sinks built by the caller (tests), used instead of `config.sinks`; started and closed by the server. */
+  readonly sinks?: readonly PipelineSink[];
   /** How the store's health is probed (tests shorten it). */
   readonly health?: StoreHealthOptions;
 }
@@ -29,7 +37,9 @@ export interface ServerHandle {
   /** Bound addresses (`127.0.0.1:9580`) of the inputs that run. */
   readonly addresses: Readonly<Partial<Record<"http" | "tcp" | "udp", string>>>;
   readonly inputs: readonly Input[];
+  /** The local store: dead letters, the host table (and the events when no sink is configured). */
   readonly store: EventStore;
+  readonly sinks: readonly PipelineSink[];
   readonly metrics: ServerMetrics;
   readonly logger: Logger;
   /** Stop accepting, drain the queue, commit, close the store. Idempotent. */
@@ -68,13 +78,44 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const store = deps.store ?? (await stores.duckdb({ dataDir: config.data }));
   logger.info({ store: store.name }, "store open");
   const metrics = createMetrics();
-  const intake = new Intake(store, metrics, {
+  const sinkMetrics = createSinkMetrics(metrics.registry);
+  let sinks: readonly PipelineSink[];
+  try {
+    sinks =
+      deps.sinks ??
+      (config.sinks.length === 0
+        ? [storeSink("duckdb", store, { logger, metrics: sinkMetrics.forSink("duckdb") })]
+        : buildSinks(config.sinks, { logger, metrics: sinkMetrics, localStore: store }));
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw new ConfigError((err as Error).message);
+  }
+  const startedSinks: PipelineSink[] = [];
+  const closeSinks = async (): Promise<void> => {
+    for (const sink of startedSinks.splice(0)) {
+      await sink.close().catch((err: unknown) => logger.warn({ err, sink: sink.name }, "sink close failed"));
+    }
+  };
+  try {
+    for (const sink of sinks) {
+      await sink.start();
+      startedSinks.push(sink);
+      logger.info({ sink: sink.name, kind: sink.kind }, "sink started");
+    }
+  } catch (err) {
+    await closeSinks();
+    await store.close().catch(() => {});
+    throw err;
+  }
+  const intake = new Intake(sinks, store, metrics, {
     batchMax: config.batchMax,
     batchMs: config.batchMs,
     queueMax: config.queueMax,
     queueMaxBytes: config.queueMaxBytes,
   });
-  const health = new StoreHealth(store, intake, logger, deps.health);
+  // A sink over the local store fails as the store does (store_*); any other names itself.
+  const watched = sinks.filter((sink) => sink.queryable !== store);
+  const health = new StoreHealth(store, intake, logger, { ...deps.health, sinks: watched });
   // What inventory rows said of each host, kept by the store across restarts (`enrich/hosts.ts`).
   const hosts = new HostDirectory();
   if (store.loadHosts !== undefined) hosts.load(await store.loadHosts());
@@ -86,7 +127,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   };
   const hostTimer = setInterval(() => void saveHosts(), HOST_SAVE_MS);
   hostTimer.unref();
-  const context: IntakeContext = { intake, metrics, logger, hosts };
+  const context: IntakeContext = { intake, metrics, logger, hosts, original: config.original };
   let draining = false;
 
   // One token given serves both: senders and readers are told apart only when both are set.
@@ -115,7 +156,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
           {
             listen: config.http,
             maxLineBytes: config.maxLineBytes,
-            store,
+            store: queryableStore(sinks),
             token: ingestToken,
             queryToken,
             tokenHeader: config.tokenHeader,
@@ -168,6 +209,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     clearInterval(hostTimer);
     health.stop();
     for (const input of started) await input.close().catch(() => {});
+    await closeSinks();
     await store.close().catch(() => {});
     throw err;
   }
@@ -182,10 +224,11 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       clearInterval(hostTimer);
       health.stop();
       await saveHosts();
+      await closeSinks();
       await store.close();
       logger.info("stopped: every accepted event is committed");
     })();
     return closing;
   };
-  return { addresses, inputs: started, store, metrics, logger, close };
+  return { addresses, inputs: started, store, sinks, metrics, logger, close };
 }

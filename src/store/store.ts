@@ -64,6 +64,11 @@ export interface WriteResult {
   /** Documents whose `event.id` was already stored (a redelivery): not stored again. */
   readonly duplicates: number;
   readonly deadLetters: number;
+  /**
+   * The `event.id`s of the batch found already stored, when the store can tell (a sink then
+   * settles each event exactly as `duplicate` or `delivered`); absent, only the counts are known.
+   */
+  readonly duplicateIds?: readonly string[];
 }
 
 export interface QueryResult {

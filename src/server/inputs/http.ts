@@ -26,11 +26,12 @@ import { createAuth } from "../auth.ts";
 import { formatAddress } from "../config.ts";
 import type { Committed } from "../batcher.ts";
 import type { StoreHealth } from "../health.ts";
-import { SubmissionBuilder } from "../prepare.ts";
+import { SubmissionBuilder } from "../../pipeline/step.ts";
 import type { Input, InputFactory, ListenOptions, TlsFiles } from "./input.ts";
 
 export interface HttpInputOptions extends ListenOptions {
-  readonly store: EventStore;
+  /** The store a sink lends for `/api/*`; none: those routes answer 404. */
+  readonly store: EventStore | undefined;
   /** The ingest token (`/ingest`). */
   readonly token: string | undefined;
   /** The query token (`/api/*`). */
@@ -164,8 +165,12 @@ export const http: InputFactory<HttpInputOptions> = async (options, context) => 
     const trouble = options.health.trouble();
     if (trouble !== undefined) {
       const { status, reason } = trouble;
-      const store = "code" in trouble ? { ok: false, code: trouble.code } : { ok: false };
       const since = "since" in trouble ? { since: new Date(trouble.since).toISOString() } : {};
+      if (trouble.status === "sink_failing") {
+        const sink = { name: trouble.sink, ok: false, ...since };
+        return reply.code(503).send({ status, reason, ...since, sink, queue });
+      }
+      const store = "code" in trouble ? { ok: false, code: trouble.code } : { ok: false };
       return reply.code(503).send({ status, reason, ...since, store, queue });
     }
     if (queue.full) {
@@ -196,7 +201,20 @@ export const http: InputFactory<HttpInputOptions> = async (options, context) => 
     api.addHook("onRequest", async (request, reply) => {
       if (!mayQuery(request.headers)) return unauthorized(reply, "query");
     });
-    await api.register(apiRoutes(store, options.api));
+    if (store !== undefined) await api.register(apiRoutes(store, options.api));
+    else {
+      // No sink lends a store to read: say so rather than a bare 404.
+      api.all("/api/*", async (_request, reply) =>
+        fail(
+          reply,
+          new HttpFailure(
+            404,
+            "ERR_NO_QUERYABLE_SINK",
+            "No configured sink can be queried (/api/* needs a duckdb sink): query the destination itself.",
+          ),
+        ),
+      );
+    }
   });
 
   /** Bodies being read: what each reserved of the queue's byte cap, and how to stop it. */
@@ -264,6 +282,7 @@ export const http: InputFactory<HttpInputOptions> = async (options, context) => 
         input: "http",
         receivedAt,
         maxLineBytes,
+        original: context.original,
         hosts: context.hosts,
       });
       /** Queues what the builder holds as one slice, once there is room. */

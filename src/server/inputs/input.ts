@@ -26,6 +26,8 @@ export interface IntakeContext {
   readonly intake: Intake;
   /** The host-enrichment stage every input's frames go through after `normalize`. */
   readonly hosts: HostDirectory;
+  /** Keep the raw event at `event.original` (the `original` config key; `--no-original`). */
+  readonly original: boolean;
   readonly metrics: ServerMetrics;
   readonly logger: Logger;
 }

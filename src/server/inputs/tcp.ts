@@ -28,7 +28,7 @@ import { createServer as createTlsServer } from "node:tls";
 import type { Frame } from "../../framing/index.ts";
 import { DetectFramer } from "../../framing/octet.ts";
 import { allowChecker, formatAddress, type Cidr } from "../config.ts";
-import { prepare, type Submission } from "../prepare.ts";
+import { prepare, type Submission } from "../../pipeline/step.ts";
 import type { Input, InputFactory, IntakeContext, ListenOptions, TlsFiles } from "./input.ts";
 
 export interface TcpInputOptions extends ListenOptions {
@@ -367,7 +367,7 @@ class Connection {
       input: this.#input,
       receivedAt: new Date().toISOString(),
       maxLineBytes: this.#shared.options.maxLineBytes,
-      errorCode: "ERR_FRAMING",
+      original: this.#shared.context.original,
       hosts: this.#shared.context.hosts,
     });
     this.#outstanding += submission.bytes;

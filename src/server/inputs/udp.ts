@@ -16,7 +16,7 @@ import { isIPv6 } from "node:net";
 import type { Frame } from "../../framing/index.ts";
 import { decodeHead, DEFAULT_HEAD_BYTES } from "../../framing/lines.ts";
 import { allowChecker, formatAddress, type Cidr } from "../config.ts";
-import { prepare } from "../prepare.ts";
+import { prepare } from "../../pipeline/step.ts";
 import type { Input, InputFactory, ListenOptions } from "./input.ts";
 
 export interface UdpInputOptions extends ListenOptions {
@@ -74,6 +74,7 @@ export const udp: InputFactory<UdpInputOptions> = async (options, context) => {
       input,
       receivedAt: new Date().toISOString(),
       maxLineBytes: options.maxLineBytes,
+      original: context.original,
       hosts: context.hosts,
     });
     intake.submit(submission).catch((err: unknown) => {
