@@ -16,6 +16,8 @@ export const ERROR_CODES = {
   ERR_FRAMING:
     "An RFC 6587 octet-counted frame has a length prefix that is not a number (server TCP input); the text up to the next newline is kept.",
   ERR_INTERNAL: "tanium-ecs failed on this line (a defect, please report it); the line is kept.",
+  ERR_SINK_REJECTED:
+    "A sink refused the document for good (a mapping or parse error, an invalid event); the original is the ECS document, the message the sink's reason.",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -22,6 +22,7 @@ import { pino } from "pino";
 import { sources, type Source } from "../sources/index.ts";
 import { createProgress, NO_PROGRESS, type Progress } from "./progress.ts";
 import { isBrokenPipe } from "./stdout.ts";
+import { ConfigError, ES_API_KEY_ENV, shortcutSinks, SPLUNK_TOKEN_ENV } from "../server/config.ts";
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
@@ -40,6 +41,9 @@ export interface NormalizeCommandOptions {
   maxLineBytes: number;
   workers: number;
   progress: boolean;
+  elasticsearch?: string;
+  splunkHec?: string;
+  splunkToken?: string;
 }
 
 export function normalizeCommand(): Command {
@@ -60,6 +64,12 @@ export function normalizeCommand(): Command {
         .default(0),
     )
     .option("--no-progress", "no progress bar (it shows only for files, on a terminal)")
+    .option(
+      "--elasticsearch <url>",
+      `deliver the documents to Elasticsearch or OpenSearch instead of stdout (API key from env ${ES_API_KEY_ENV})`,
+    )
+    .option("--splunk-hec <url>", "deliver the documents to a Splunk HTTP Event Collector instead of stdout")
+    .option("--splunk-token <token>", `the HEC token of --splunk-hec (or env ${SPLUNK_TOKEN_ENV})`)
     .action(async (files: string[], options: NormalizeCommandOptions) => {
       process.exitCode = await normalizeFiles(files, options);
     });
@@ -111,14 +121,23 @@ export async function normalizeFiles(
       opened.push(sink!);
       return sink!;
     };
+    // A backfill to a remote sink: delivered straight (no disk buffer: the command's exit status
+    // is the acknowledgement), with the sink's own retries.
+    const remote = shortcutSinks(
+      { elasticsearch: options.elasticsearch, splunkHec: options.splunkHec, splunkToken: options.splunkToken },
+      process.env,
+    ).map((spec) => ({ ...spec, settings: { ...(spec.settings as object), buffer: false } }));
+    if (remote.length > 1 || (remote.length === 1 && options.output !== undefined)) {
+      throw new ConfigError("give one destination: -o FILE, --elasticsearch URL or --splunk-hec URL");
+    }
     // Outputs are opened (and truncated) only once every input is known to be readable.
     const output = await open(
-      {
+      remote[0] ?? {
         name: "output",
         kind: "ndjson",
         settings: options.output === undefined ? { stream: "stdout" } : { path: options.output },
       },
-      options.output === undefined && process.stdout.isTTY === true,
+      remote.length === 0 && options.output === undefined && process.stdout.isTTY === true,
     );
     const deadLetters = await open(
       {

@@ -12,7 +12,9 @@ import {
   DEFAULTS,
   readConfigFile,
   resolveConfig,
+  ES_API_KEY_ENV,
   QUERY_TOKEN_ENV,
+  SPLUNK_TOKEN_ENV,
   TOKEN_ENV,
   type ConfigKey,
   type RawSettings,
@@ -93,6 +95,14 @@ const FLAGS: readonly [ConfigKey, string, string][] = [
     `cancel an /api/query statement after this long (default ${DEFAULTS["query-timeout"]})`,
   ],
   ["max-exports", "<n>", `/api/export answers sent at once (default ${DEFAULTS["max-exports"]})`],
+  ["retain", "<duration>", "delete events of the DuckDB store older than this (30d, 12h; default: keep all)"],
+  [
+    "elasticsearch",
+    "<url>",
+    `deliver to Elasticsearch or OpenSearch (data streams logs-tanium_ecs.*; API key from env ${ES_API_KEY_ENV}), through a disk buffer`,
+  ],
+  ["splunk-hec", "<url>", "deliver to a Splunk HTTP Event Collector (https://splunk:8088), through a disk buffer"],
+  ["splunk-token", "<token>", `the HEC token of --splunk-hec (or env ${SPLUNK_TOKEN_ENV})`],
 ];
 
 function camel(key: string): string {

@@ -10,6 +10,9 @@ import { createDuckdbSink, duckdbSettings, type StoreSinkContext } from "./duckd
 import { createNdjsonSink, ndjsonSettings, type NdjsonContext } from "./ndjson.ts";
 import type { Sink } from "../sinks/index.ts";
 import { createNullSink, nullSettings } from "./null.ts";
+import { elasticsearchSettings, elasticsearchSink } from "./elasticsearch/index.ts";
+import { remoteSettings, remoteSink, type RemoteContext } from "./remote.ts";
+import { splunkHecSettings, splunkHecSink } from "./splunk/index.ts";
 import type { EventSink, SinkContext } from "./sink.ts";
 import type { SinkMetricFamilies } from "./metrics.ts";
 import { NO_SINK_METRICS } from "./metrics.ts";
@@ -21,10 +24,14 @@ export interface PipelineSink extends EventSink {
   readonly queryable?: EventStore;
   /** NDJSON text written as is (the `ndjson` kind): the CLI's fast path. See `NdjsonSink`. */
   writeNdjson?(text: string | Uint8Array): Promise<void> | undefined;
+  /** A sink with a bounded disk buffer (the remote kinds) says when it is full: intake pushes back. */
+  readonly full?: boolean;
+  /** Called each time `full` goes from true to false; returns the unsubscribe. */
+  onRoom?(listener: () => void): () => void;
 }
 
 /** What every factory is given: the sink context, and the server's local store when there is one. */
-export type DeliveryContext = StoreSinkContext & NdjsonContext;
+export type DeliveryContext = StoreSinkContext & NdjsonContext & RemoteContext;
 
 export interface SinkKind<Settings> {
   readonly settings: z.ZodType<Settings>;
@@ -55,6 +62,8 @@ export const sinkKinds = {
   null: kind(nullSettings, createNullSink),
   ndjson: kind(ndjsonSettings, createNdjsonSink),
   duckdb: kind(duckdbSettings, createDuckdbSink),
+  elasticsearch: kind(remoteSettings(elasticsearchSettings), remoteSink(elasticsearchSink)),
+  splunk_hec: kind(remoteSettings(splunkHecSettings), remoteSink(splunkHecSink)),
 };
 
 export type SinkKindName = keyof typeof sinkKinds;
@@ -83,6 +92,8 @@ export interface BuildSinksOptions {
   readonly localStore?: EventStore;
   /** Wraps the stream of each `ndjson` sink (the CLI's progress bar). */
   readonly wrapNdjson?: (target: Sink) => Sink;
+  /** Where the remote sinks' disk buffers live (`<data>/buffer`); none: they deliver straight. */
+  readonly bufferDir?: string;
 }
 
 /** Builds each sink of the list through the registry (not started). Throws `SinkConfigError`. */
@@ -102,6 +113,7 @@ export function buildSinks(specs: readonly SinkSpec[], options: BuildSinksOption
       metrics: options.metrics?.forSink(spec.name) ?? NO_SINK_METRICS,
       ...(options.localStore === undefined ? {} : { localStore: options.localStore }),
       ...(options.wrapNdjson === undefined ? {} : { wrapTarget: options.wrapNdjson }),
+      ...(options.bufferDir === undefined ? {} : { bufferDir: options.bufferDir }),
     };
     return sinkKinds[spec.kind].build(spec.name, spec.settings, context);
   });

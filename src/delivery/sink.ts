@@ -13,6 +13,7 @@
  * never names a kind.
  */
 import type { Logger } from "pino";
+import type { ErrorCode } from "../errors.ts";
 import type { OutEvent } from "./event.ts";
 import type { SinkMetrics } from "./metrics.ts";
 
@@ -23,6 +24,9 @@ export type Settlement =
 
 export const DELIVERED: Settlement = Object.freeze({ status: "delivered" });
 export const DUPLICATE: Settlement = Object.freeze({ status: "duplicate" });
+
+/** The dead-letter code of a document a sink refused for good (the sink's reason in the message). */
+export const SINK_REJECTED = "ERR_SINK_REJECTED" satisfies ErrorCode;
 
 export function rejected(reason: string): Settlement {
   return { status: "rejected", reason };

@@ -7,9 +7,11 @@
  * bounded: inputs are streamed, sinks push back, and only a few pieces are ever in flight.
  */
 import { AutoFramer, type Frame } from "../framing/index.ts";
-import { DEFAULT_MAX_LINE_BYTES } from "../normalize.ts";
+import { normalizeError } from "../errors.ts";
+import { deadLetter, DEFAULT_MAX_LINE_BYTES } from "../normalize.ts";
 import type { PipelineSink } from "../delivery/index.ts";
-import { outEvent } from "../delivery/event.ts";
+import { outEvent, type OutEvent } from "../delivery/event.ts";
+import { SINK_REJECTED } from "../delivery/sink.ts";
 import type { EcsDocument } from "../ecs/document.ts";
 import type { Source } from "../sources/index.ts";
 import { LineChunker, type Piece } from "./chunks.ts";
@@ -65,9 +67,16 @@ export async function runPipeline(options: RunOptions): Promise<Stats> {
     onRead: options.onRead ?? (() => {}),
     async emit(batch, input, lineBase) {
       addBatch(stats, batch);
-      if (batch.ndjson.length > 0) stats.rejected += await write(output, batch.ndjson);
-      if (batch.dead.length > 0)
-        stats.rejected += await write(deadLetters, renderDeadLetters(batch.dead, input, lineBase));
+      if (batch.ndjson.length > 0) {
+        const refused = await write(output, batch.ndjson);
+        stats.rejected += refused.length;
+        // A document the sink refused for good is a dead letter with the sink's reason, never gone.
+        if (refused.length > 0) await write(deadLetters, renderRefused(refused, output.name, input));
+      }
+      if (batch.dead.length > 0) {
+        const refused = await write(deadLetters, renderDeadLetters(batch.dead, input, lineBase));
+        if (refused.length > 0) throw new IoError(`the dead-letter output refused ${refused.length} dead letters`);
+      }
     },
   };
   const workers = options.workers ?? 0;
@@ -99,10 +108,10 @@ export async function runPipeline(options: RunOptions): Promise<Stats> {
  * NDJSON text into a sink: as is through its fast path (a promise only when it pushes back), else
  * as events, one per line; returns how many the sink rejected.
  */
-async function write(sink: PipelineSink, ndjson: string | Uint8Array): Promise<number> {
+async function write(sink: PipelineSink, ndjson: string | Uint8Array): Promise<Refused[]> {
   if (sink.writeNdjson !== undefined) {
     await sink.writeNdjson(ndjson);
-    return 0;
+    return [];
   }
   const text = typeof ndjson === "string" ? ndjson : Buffer.from(ndjson).toString("utf8");
   const events = text
@@ -110,7 +119,27 @@ async function write(sink: PipelineSink, ndjson: string | Uint8Array): Promise<n
     .filter((line) => line !== "")
     .map((line) => outEvent(JSON.parse(line) as EcsDocument));
   const settlements = await sink.deliver(events);
-  return settlements.filter((s) => s.status === "rejected").length;
+  const refused: Refused[] = [];
+  settlements.forEach((s, i) => {
+    if (s.status === "rejected") refused.push({ event: events[i]!, reason: s.reason });
+  });
+  return refused;
+}
+
+interface Refused {
+  readonly event: OutEvent;
+  readonly reason: string;
+}
+
+/** Refused documents as ECS dead letters (`ERR_SINK_REJECTED`, the sink's reason, the document as the original). */
+function renderRefused(refused: readonly Refused[], sink: string, input: string): string {
+  const receivedAt = new Date().toISOString();
+  let text = "";
+  for (const { event, reason } of refused) {
+    const error = normalizeError(SINK_REJECTED, `sink ${sink}: ${reason}`);
+    text += JSON.stringify(deadLetter(error, { original: event.json, input, receivedAt })) + "\n";
+  }
+  return text;
 }
 
 /** Frames and normalizes in this thread, one chunk at a time. */

@@ -20,7 +20,7 @@
  * connection). The outcome of the last commit is kept, for a health check that tells the truth.
  */
 import type { PipelineSink } from "../delivery/index.ts";
-import type { Settlement } from "../delivery/sink.ts";
+import { SINK_REJECTED, type Settlement } from "../delivery/sink.ts";
 import type { DeadLetterRow, EventStore } from "../store/store.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import { deadLetterCount, type Submission } from "../pipeline/step.ts";
@@ -48,8 +48,6 @@ export interface Committed {
   readonly deadLetters: number;
 }
 
-/** The dead-letter code of a document a sink refused for good (the sink's reason in the message). */
-export const SINK_REJECTED = "ERR_SINK_REJECTED";
 
 /** The last commit's outcome, for /healthz. */
 export interface CommitState {
@@ -106,6 +104,12 @@ export class Intake {
     this.#store = deadLetterStore;
     this.#metrics = metrics;
     this.#options = { maxInFlight: 2, ...options };
+    // A sink's disk buffer that drains below its mark is room, as a commit that empties the queue is.
+    for (const sink of sinks) {
+      sink.onRoom?.(() => {
+        if (!this.full) for (const listener of [...this.#roomListeners]) listener();
+      });
+    }
   }
 
   /** Items received and not yet committed. */
@@ -125,7 +129,16 @@ export class Intake {
 
   /** Whether new intake must wait (TCP), be refused (HTTP) or be dropped (UDP). */
   get full(): boolean {
-    return this.#depth >= this.#options.queueMax || this.#depthBytes >= this.#options.queueMaxBytes;
+    return (
+      this.#depth >= this.#options.queueMax ||
+      this.#depthBytes >= this.#options.queueMaxBytes ||
+      this.#sinks.some((sink) => sink.full === true)
+    );
+  }
+
+  /** The sink whose disk buffer is full, if one is (for /healthz and the 503's message). */
+  get fullSink(): string | undefined {
+    return this.#sinks.find((sink) => sink.full === true)?.name;
   }
 
   /** The outcome of the last commit (ok until one fails; ok again once one succeeds). */

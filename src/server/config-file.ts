@@ -8,16 +8,11 @@
  * (secrets stay out of the file); `$${` is a literal `${`.
  */
 import { z } from "zod";
+import type { SinkSpec } from "../delivery/index.ts";
 
 /** A sink kind's settings schema, as the registry gives it. */
 export type SinkSchemas = Readonly<Record<string, z.ZodType>>;
 
-/** A sink as the server builds it: its name, its kind, and its settings (validated by the kind's schema). */
-export interface SinkSpec {
-  readonly name: string;
-  readonly kind: string;
-  readonly settings: unknown;
-}
 
 const seconds = (what: string): z.ZodType => z.number().int().min(1).describe(`${what}, in seconds`);
 const bytes = (what: string): z.ZodType => z.number().int().min(1).describe(`${what}, in bytes`);

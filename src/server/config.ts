@@ -7,9 +7,15 @@
 import { readFileSync } from "node:fs";
 import { BlockList, isIP, isIPv4 } from "node:net";
 import { parse as parseYaml } from "yaml";
+import { sinkKinds, type SinkSpec } from "../delivery/index.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "../normalize.ts";
+import { ConfigFileError, describeIssue, interpolateEnv, parseSinks, type SinkSchemas } from "./config-file.ts";
 
 export const TOKEN_ENV = "TANIUM_ECS_TOKEN";
+/** The API key of `--elasticsearch` (a config file names its own: `api_key: ${ES_API_KEY}`). */
+export const ES_API_KEY_ENV = "TANIUM_ECS_ES_API_KEY";
+/** The HEC token of `--splunk-hec` when `--splunk-token` is not given. */
+export const SPLUNK_TOKEN_ENV = "TANIUM_ECS_SPLUNK_TOKEN";
 export const QUERY_TOKEN_ENV = "TANIUM_ECS_QUERY_TOKEN";
 
 /** Where a listener binds; `undefined` when it is `off`. */
@@ -67,14 +73,11 @@ export interface ServerConfig {
   readonly original: boolean;
   /** Where events go (`delivery/index.ts` builds each); empty: the DuckDB store in `data`. */
   readonly sinks: readonly SinkSpec[];
+  /** How long the DuckDB store keeps events, ms (`retain: 30d`); undefined: forever. */
+  readonly retainMs: number | undefined;
 }
 
-/** One configured sink: its name (metrics, logs, dead letters), its kind, its kind's settings. */
-export interface SinkSpec {
-  readonly name: string;
-  readonly kind: string;
-  readonly settings: unknown;
-}
+export type { SinkSpec };
 
 /** The keys of a config file: the long flags without `--`. */
 const KEYS = [
@@ -107,9 +110,17 @@ const KEYS = [
   "query-timeout",
   "max-exports",
   "original",
+  "retain",
+  "sinks",
+  "elasticsearch",
+  "splunk-hec",
+  "splunk-token",
 ] as const;
 export type ConfigKey = (typeof KEYS)[number];
 const KEY_SET: ReadonlySet<string> = new Set(KEYS);
+/** Shortcuts for one sink with no config file: a file names its sinks under `sinks`. */
+const FLAG_ONLY: ReadonlySet<string> = new Set(["elasticsearch", "splunk-hec", "splunk-token"]);
+const FILE_KEYS = KEYS.filter((key) => !FLAG_ONLY.has(key));
 
 export const DEFAULTS = {
   http: "127.0.0.1:9580",
@@ -146,32 +157,94 @@ export class ConfigError extends Error {
 /** Raw values by key, as read from one source (strings from flags, anything from a file). */
 export type RawSettings = Partial<Record<ConfigKey, unknown>>;
 
-/** Reads a YAML or JSON config file (JSON is YAML) into raw settings; unknown keys are refused. */
-export function readConfigFile(path: string): RawSettings {
+/**
+ * Reads a YAML or JSON config file (JSON is YAML) into raw settings: `${NAME}` replaced by the
+ * environment variable, unknown keys refused, `sinks` checked by each kind's schema
+ * (`config-file.ts`). Every message names the file and the key.
+ */
+export function readConfigFile(
+  path: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): RawSettings {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
     throw new ConfigError(`cannot read the config file ${path}: ${(err as Error).message}`);
   }
-  let value: unknown;
+  let parsed: unknown;
   try {
-    value = parseYaml(text);
+    parsed = parseYaml(text);
   } catch (err) {
     throw new ConfigError(`config file ${path} is not valid YAML or JSON: ${(err as Error).message}`);
   }
-  if (value === null || value === undefined) return {};
-  if (typeof value !== "object" || Array.isArray(value)) {
-    throw new ConfigError(`config file ${path}: expected a mapping of settings, got ${describe(value)}`);
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new ConfigError(`config file ${path}: expected a mapping of settings, got ${describe(parsed)}`);
   }
   const settings: RawSettings = Object.create(null) as RawSettings;
-  for (const [key, v] of Object.entries(value)) {
-    if (!KEY_SET.has(key)) {
-      throw new ConfigError(`config file ${path}: unknown key "${key}" (known keys: ${KEYS.join(", ")})`);
+  try {
+    const value = interpolateEnv(parsed, env) as Record<string, unknown>;
+    for (const [key, v] of Object.entries(value)) {
+      if (!KEY_SET.has(key) || FLAG_ONLY.has(key)) {
+        throw new ConfigError(`config file ${path}: unknown key "${key}" (known keys: ${FILE_KEYS.join(", ")})`);
+      }
+      settings[key as ConfigKey] = key === "sinks" ? parseSinks(v, sinkSchemas()) : v;
     }
-    settings[key as ConfigKey] = v;
+  } catch (err) {
+    if (err instanceof ConfigFileError) throw new ConfigError(`config file ${path}: ${err.message}`);
+    throw err;
   }
   return settings;
+}
+
+/** Each sink kind's settings schema, from the registry. */
+export function sinkSchemas(): SinkSchemas {
+  return Object.fromEntries(Object.entries(sinkKinds).map(([kind, entry]) => [kind, entry.settings]));
+}
+
+export interface ShortcutFlags {
+  readonly elasticsearch?: string | undefined;
+  readonly splunkHec?: string | undefined;
+  readonly splunkToken?: string | undefined;
+}
+
+/**
+ * The sinks of `--elasticsearch URL` and `--splunk-hec URL --splunk-token T` (serve and
+ * normalize alike), each checked by its kind's schema; secrets from the environment.
+ */
+export function shortcutSinks(flags: ShortcutFlags, env: Readonly<Record<string, string | undefined>>): SinkSpec[] {
+  const specs: SinkSpec[] = [];
+  const sink = (flag: string, name: string, kind: keyof typeof sinkKinds, settings: object): SinkSpec => {
+    const parsed = sinkKinds[kind].settings.safeParse(settings);
+    if (!parsed.success) throw new ConfigError(describeIssue(`--${flag}`, parsed.error));
+    return { name, kind, settings: parsed.data };
+  };
+  if (flags.elasticsearch !== undefined) {
+    const apiKey = env[ES_API_KEY_ENV];
+    const auth = apiKey === undefined || apiKey === "" ? {} : { auth: { api_key: apiKey } };
+    specs.push(sink("elasticsearch", "elasticsearch", "elasticsearch", { url: flags.elasticsearch, ...auth }));
+  }
+  const envToken = env[SPLUNK_TOKEN_ENV];
+  const token = flags.splunkToken ?? (envToken === "" ? undefined : envToken);
+  if (flags.splunkHec !== undefined) {
+    if (token === undefined) {
+      throw new ConfigError(`--splunk-hec needs the HEC token: --splunk-token T or ${SPLUNK_TOKEN_ENV}`);
+    }
+    specs.push(sink("splunk-hec", "splunk", "splunk_hec", { url: flags.splunkHec, token }));
+  } else if (flags.splunkToken !== undefined) {
+    throw new ConfigError("--splunk-token goes with --splunk-hec URL");
+  }
+  return specs;
+}
+
+/** `30d`, `12h`, `90m`, `3600s`: a retention, in ms. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^\s*(\d+)\s*([smhdw])\s*$/.exec(text);
+  if (m === null) return undefined;
+  const unit = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 }[m[2] as "s" | "m" | "h" | "d" | "w"];
+  const ms = Number(m[1]) * unit * 1000;
+  return Number.isSafeInteger(ms) && ms > 0 ? ms : undefined;
 }
 
 export interface ConfigSources {
@@ -273,6 +346,26 @@ export function resolveConfig(sources: ConfigSources): ServerConfig {
     });
   };
 
+  const retain = (): number | undefined => {
+    const { value, label } = get("retain");
+    if (value === undefined || value === null) return undefined;
+    const ms = typeof value === "string" ? parseDuration(value) : undefined;
+    if (ms === undefined) {
+      throw new ConfigError(`${label} must be a duration such as 30d, 12h, 90m or 3600s, got ${describe(value)}`);
+    }
+    return ms;
+  };
+  const sinkList = (): SinkSpec[] => {
+    const { value } = get("sinks");
+    const specs: SinkSpec[] = Array.isArray(value) ? [...(value as SinkSpec[])] : [];
+    const shortcuts = {
+      elasticsearch: str("elasticsearch"),
+      splunkHec: str("splunk-hec"),
+      splunkToken: str("splunk-token"),
+    };
+    return [...specs, ...shortcutSinks(shortcuts, sources.env ?? {})];
+  };
+
   const tokenHeader = str("token-header")?.toLowerCase();
   if (tokenHeader !== undefined && !/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(tokenHeader)) {
     throw new ConfigError(
@@ -315,7 +408,8 @@ export function resolveConfig(sources: ConfigSources): ServerConfig {
     queryTimeout: int("query-timeout", 1, 24 * 3600),
     maxExports: int("max-exports", 1, 1000),
     original: bool("original"),
-    sinks: [],
+    sinks: sinkList(),
+    retainMs: retain(),
   };
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new ConfigError("--tls-cert and --tls-key go together: give both or neither");

@@ -7,7 +7,8 @@
  * `drainTimeout` seconds at most), the queue is delivered, the sinks and the store are closed.
  */
 import { readFileSync } from "node:fs";
-import { buildSinks, queryableStore, storeSink, type PipelineSink } from "../delivery/index.ts";
+import { join } from "node:path";
+import { buildSinks, queryableStore, type PipelineSink, type SinkSpec } from "../delivery/index.ts";
 import { createSinkMetrics } from "../delivery/metrics.ts";
 import { HostDirectory } from "../enrich/hosts.ts";
 import { stores } from "../store/index.ts";
@@ -68,6 +69,9 @@ function readClientCa(config: ServerConfig): Buffer | undefined {
   }
 }
 
+/** The sink when none is configured: the DuckDB store of the data folder (the server's local store). */
+const DEFAULT_SINK: SinkSpec = { name: "duckdb", kind: "duckdb", settings: {} };
+
 /** How often what the host directory learnt is written to the store's host table. */
 const HOST_SAVE_MS = 2_000;
 
@@ -83,9 +87,13 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   try {
     sinks =
       deps.sinks ??
-      (config.sinks.length === 0
-        ? [storeSink("duckdb", store, { logger, metrics: sinkMetrics.forSink("duckdb") })]
-        : buildSinks(config.sinks, { logger, metrics: sinkMetrics, localStore: store }));
+      // With no sink configured the local store is the one sink, as it always was.
+      buildSinks(config.sinks.length === 0 ? [DEFAULT_SINK] : config.sinks, {
+        logger,
+        metrics: sinkMetrics,
+        localStore: store,
+        bufferDir: join(config.data, "buffer"),
+      });
   } catch (err) {
     await store.close().catch(() => {});
     throw new ConfigError((err as Error).message);
