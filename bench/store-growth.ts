@@ -85,7 +85,7 @@ try {
   const first = rates[0] ?? 0;
   const last = rates[rates.length - 1] ?? 0;
   const sustained = Math.round((docs.length / ms) * 1000);
-  const perMillion = (bytes: number): string => `${((bytes / docs.length) * 1e6 / 1e6).toFixed(0)} MB`;
+  const perMillion = (bytes: number): string => `${(((bytes / docs.length) * 1e6) / 1e6).toFixed(0)} MB`;
   const fmt = (n: number): string => n.toLocaleString("en-US");
   console.log(
     `store growth: ${fmt(docs.length)} docs (${fmt(inserted)} inserted) in batches of ${BATCH}, ${IN_FLIGHT} in flight`,

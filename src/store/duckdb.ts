@@ -595,7 +595,9 @@ export class DuckDbEventStore implements EventStore {
         ? 0
         : await this.exclusive((writer) =>
             this.transaction(writer, async () => {
-              const statement = await writer.prepare(`DELETE FROM dead_letters WHERE received_at < $1::TIMESTAMPTZ`);
+              const statement = await writer.prepare(
+                `DELETE FROM dead_letters WHERE received_at < $1::TIMESTAMPTZ`,
+              );
               statement.bindValue(1, cutoff, VARCHAR);
               return (await statement.run()).rowsChanged;
             }),
