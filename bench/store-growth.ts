@@ -27,6 +27,8 @@ const SEGMENT = option("--segment", 100_000);
 const IN_FLIGHT = 2;
 /** Keep the database afterwards (its folder is printed), to look into it. */
 const KEEP = args.includes("--keep");
+/** The store's `checkpointThreshold` (its default when absent), to compare checkpoint sizes. */
+const CHECKPOINT = args.includes("--checkpoint") ? args[args.indexOf("--checkpoint") + 1] : undefined;
 
 const random = prng(42);
 const docs: StoredDoc[] = [];
@@ -49,7 +51,10 @@ const diskBytes = (): number => {
   return total;
 };
 try {
-  const store = await stores.duckdb({ dataDir: dir });
+  const store = await stores.duckdb({
+    dataDir: dir,
+    ...(CHECKPOINT === undefined ? {} : { checkpointThreshold: CHECKPOINT }),
+  });
   const segments: number[] = [];
   let inserted = 0;
   let slowest = 0;
