@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { DATABASE_FILE } from "../src/store/duckdb.ts";
+import { DATABASE_FILE, SCHEMA_VERSION } from "../src/store/duckdb.ts";
 import { stores } from "../src/store/index.ts";
 import { eventLines, metricValue, startTestServer, tempDir, type TestServer } from "./server-helpers.ts";
 
@@ -108,7 +108,9 @@ describe("dead_letters schema migration", () => {
         assert.deepEqual((await store.query(`SELECT original, count FROM dead_letters`)).rows, [
           ["old junk", 1],
         ]);
-        assert.deepEqual((await store.query(`SELECT max(version) FROM schema_info`)).rows, [[2]]);
+        assert.deepEqual((await store.query(`SELECT max(version) FROM schema_info`)).rows, [
+          [SCHEMA_VERSION],
+        ]);
         const letter = {
           code: "ERR_JSON_SYNTAX",
           message: "m",
