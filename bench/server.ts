@@ -4,7 +4,10 @@
  * temporary folder), next to the `normalize` command's rate over the same events in the same run:
  * - baseline: `normalize FILE -o /dev/null --no-progress` over the events (one process, main thread);
  * - HTTP: batches of 500 NDJSON events from 4 concurrent clients, each acknowledged after commit;
- * - TCP: 2 connections streaming NDJSON, timed until every event is committed (metrics).
+ * - TCP: 2 connections streaming NDJSON, timed until every event is committed (metrics);
+ * - HTTP again into a `null` sink (what the pipeline itself costs), and into `--elasticsearch`
+ *   against the test suite's bulk protocol server in this process (acknowledged once in the disk
+ *   buffer; also timed until the protocol server holds every event).
  * The baseline runs before, between and after the two loads, and each load is compared with the
  * mean of the baselines on either side of it: the machine is shared, and its speed drifts within
  * a run. Each load starts a fresh server on an empty store.
@@ -13,12 +16,13 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { FakeElasticsearch } from "../test/support/fake-elasticsearch.ts";
 import { generateLines } from "./generate.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -43,6 +47,13 @@ export interface ServerBenchResult {
   /** The baseline's events/s around each load: the mean of the runs before and after it. */
   readonly httpBaseline: number;
   readonly tcpBaseline: number;
+  /** HTTP into a `null` sink (the pipeline's own cost), and into Elasticsearch (the bulk protocol server, behind the disk buffer). */
+  readonly nullSink: number;
+  readonly nullBaseline: number;
+  readonly elasticsearch: number;
+  /** From the first request until the protocol server holds every event. */
+  readonly elasticsearchDelivered: number;
+  readonly elasticsearchBaseline: number;
 }
 
 const rate = (count: number, ms: number): number => Math.round((count / ms) * 1000);
@@ -74,10 +85,22 @@ interface Running {
   stop(): Promise<void>;
 }
 
-async function startServe(dataDir: string): Promise<Running> {
+async function startServe(dataDir: string, extra: readonly string[] = []): Promise<Running> {
   const child = spawn(
     process.execPath,
-    [BIN, "serve", "--data", dataDir, "--http", "127.0.0.1:0", "--tcp", "127.0.0.1:0", "--udp", "off"],
+    [
+      BIN,
+      "serve",
+      "--data",
+      dataDir,
+      "--http",
+      "127.0.0.1:0",
+      "--tcp",
+      "127.0.0.1:0",
+      "--udp",
+      "off",
+      ...extra,
+    ],
     {
       stdio: ["ignore", "pipe", "inherit"],
       env: { ...process.env, TANIUM_ECS_TOKEN: "" },
@@ -218,7 +241,59 @@ export async function serverBench(options: ServerBenchOptions = {}): Promise<Ser
     log(
       `server    TCP ${TCP_CONNECTIONS} connections streaming NDJSON, until committed: ${fmt(tcp)} events/s = ${(tcp / tcpBaseline).toFixed(2)} x normalize (${fmt(tcpBaseline)}, aim >= 0.40)`,
     );
-    return { http, tcp, httpBaseline, tcpBaseline };
+
+    // The pipeline's own cost: the same HTTP load into a sink that settles at once.
+    const nullConfig = join(dir, "null.yaml");
+    writeFileSync(nullConfig, "sinks:\n  bench:\n    type: null\n");
+    running = await startServe(join(dir, "data-null"), ["--config", nullConfig]);
+    let nullSink: number;
+    try {
+      nullSink = await httpPhase(running.http, httpLines, now() + maxMs);
+    } finally {
+      await running.stop();
+    }
+    const fourth = baseline();
+    log(`server    normalize FILE, after the null sink: ${fmt(fourth)} events/s`);
+    const nullBaseline = Math.round((third + fourth) / 2);
+    log(
+      `server    HTTP into the null sink (the same load): ${fmt(nullSink)} events/s = ${(nullSink / nullBaseline).toFixed(2)} x normalize (${fmt(nullBaseline)}, aim >= 0.80)`,
+    );
+
+    // Elasticsearch's bulk protocol, served in this process by the test suite's server
+    // (test/support/fake-elasticsearch.ts): acknowledged once in the disk buffer, then delivered.
+    const es = new FakeElasticsearch();
+    const esUrl = await es.listen();
+    running = await startServe(join(dir, "data-es"), ["--elasticsearch", esUrl]);
+    let elasticsearch: number;
+    let elasticsearchDelivered: number;
+    try {
+      const start = now();
+      elasticsearch = await httpPhase(running.http, httpLines, now() + maxMs);
+      while (es.storedCount() < events && now() < start + maxMs * 2) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      elasticsearchDelivered = rate(es.storedCount(), now() - start);
+    } finally {
+      await running.stop();
+      await es.close();
+    }
+    const fifth = baseline();
+    log(`server    normalize FILE, after Elasticsearch: ${fmt(fifth)} events/s`);
+    const elasticsearchBaseline = Math.round((fourth + fifth) / 2);
+    log(
+      `server    HTTP into --elasticsearch (bulk protocol server on loopback, disk buffer): acknowledged ${fmt(elasticsearch)} events/s = ${(elasticsearch / elasticsearchBaseline).toFixed(2)} x normalize (${fmt(elasticsearchBaseline)}); all stored in the bulk server: ${fmt(elasticsearchDelivered)} events/s = ${(elasticsearchDelivered / elasticsearchBaseline).toFixed(2)} x`,
+    );
+    return {
+      http,
+      tcp,
+      httpBaseline,
+      tcpBaseline,
+      nullSink,
+      nullBaseline,
+      elasticsearch,
+      elasticsearchDelivered,
+      elasticsearchBaseline,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

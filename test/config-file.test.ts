@@ -4,7 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { z } from "zod";
+import { configJsonSchema } from "../src/server/config.ts";
+import { REPO_ROOT } from "./helpers.ts";
 import { configFileSchema, interpolateEnv, parseSinks } from "../src/server/config-file.ts";
 
 const kinds = {
@@ -70,5 +74,12 @@ describe("config file", () => {
       sinkKinds.map((k) => Object.keys(k.properties).sort()),
       [["retries", "type", "url"], ["type"]],
     );
+  });
+});
+
+describe("the shipped JSON Schema", () => {
+  it("is what `npm run schema` writes from the current settings and sink kinds", () => {
+    const shipped = readFileSync(join(REPO_ROOT, "schema", "tanium-ecs.config.schema.json"), "utf8");
+    assert.equal(shipped, configJsonSchema(), "run `npm run schema` and commit the file");
   });
 });

@@ -124,7 +124,11 @@ export async function normalizeFiles(
     // A backfill to a remote sink: delivered straight (no disk buffer: the command's exit status
     // is the acknowledgement), with the sink's own retries.
     const remote = shortcutSinks(
-      { elasticsearch: options.elasticsearch, splunkHec: options.splunkHec, splunkToken: options.splunkToken },
+      {
+        elasticsearch: options.elasticsearch,
+        splunkHec: options.splunkHec,
+        splunkToken: options.splunkToken,
+      },
       process.env,
     ).map((spec) => ({ ...spec, settings: { ...(spec.settings as object), buffer: false } }));
     if (remote.length > 1 || (remote.length === 1 && options.output !== undefined)) {

@@ -101,7 +101,11 @@ const FLAGS: readonly [ConfigKey, string, string][] = [
     "<url>",
     `deliver to Elasticsearch or OpenSearch (data streams logs-tanium_ecs.*; API key from env ${ES_API_KEY_ENV}), through a disk buffer`,
   ],
-  ["splunk-hec", "<url>", "deliver to a Splunk HTTP Event Collector (https://splunk:8088), through a disk buffer"],
+  [
+    "splunk-hec",
+    "<url>",
+    "deliver to a Splunk HTTP Event Collector (https://splunk:8088), through a disk buffer",
+  ],
   ["splunk-token", "<token>", `the HEC token of --splunk-hec (or env ${SPLUNK_TOKEN_ENV})`],
 ];
 

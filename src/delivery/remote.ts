@@ -26,7 +26,9 @@ export const bufferSettings = z
     }),
   ])
   .default({ max_bytes: DEFAULT_MAX_BYTES })
-  .describe("A disk buffer in the data folder (default: 1 GiB), or false to deliver straight (acknowledged once delivered)");
+  .describe(
+    "A disk buffer in the data folder (default: 1 GiB), or false to deliver straight (acknowledged once delivered)",
+  );
 
 export interface RemoteContext extends SinkContext {
   /** Where buffers live (`<data>/buffer`); without it (the CLI) the sink delivers straight. */
@@ -69,7 +71,10 @@ export function remoteSink<Settings extends { buffer: false | { max_bytes: numbe
           receivedAt,
         }));
         if (store === undefined) {
-          context.logger.error({ sink: name, events: letters.length }, "documents refused by the sink (no dead-letter store)");
+          context.logger.error(
+            { sink: name, events: letters.length },
+            "documents refused by the sink (no dead-letter store)",
+          );
           return;
         }
         await store.write({ docs: [], deadLetters: letters });

@@ -75,7 +75,8 @@ export async function runPipeline(options: RunOptions): Promise<Stats> {
       }
       if (batch.dead.length > 0) {
         const refused = await write(deadLetters, renderDeadLetters(batch.dead, input, lineBase));
-        if (refused.length > 0) throw new IoError(`the dead-letter output refused ${refused.length} dead letters`);
+        if (refused.length > 0)
+          throw new IoError(`the dead-letter output refused ${refused.length} dead letters`);
       }
     },
   };

@@ -48,7 +48,6 @@ export interface Committed {
   readonly deadLetters: number;
 }
 
-
 /** The last commit's outcome, for /healthz. */
 export interface CommitState {
   readonly ok: boolean;

@@ -13,7 +13,6 @@ import type { SinkSpec } from "../delivery/index.ts";
 /** A sink kind's settings schema, as the registry gives it. */
 export type SinkSchemas = Readonly<Record<string, z.ZodType>>;
 
-
 const seconds = (what: string): z.ZodType => z.number().int().min(1).describe(`${what}, in seconds`);
 const bytes = (what: string): z.ZodType => z.number().int().min(1).describe(`${what}, in bytes`);
 const address = (what: string): z.ZodType =>

@@ -7,9 +7,17 @@
 import { readFileSync } from "node:fs";
 import { BlockList, isIP, isIPv4 } from "node:net";
 import { parse as parseYaml } from "yaml";
+import { z } from "zod";
 import { sinkKinds, type SinkSpec } from "../delivery/index.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "../normalize.ts";
-import { ConfigFileError, describeIssue, interpolateEnv, parseSinks, type SinkSchemas } from "./config-file.ts";
+import {
+  configFileSchema,
+  ConfigFileError,
+  describeIssue,
+  interpolateEnv,
+  parseSinks,
+  type SinkSchemas,
+} from "./config-file.ts";
 
 export const TOKEN_ENV = "TANIUM_ECS_TOKEN";
 /** The API key of `--elasticsearch` (a config file names its own: `api_key: ${ES_API_KEY}`). */
@@ -187,7 +195,9 @@ export function readConfigFile(
     const value = interpolateEnv(parsed, env) as Record<string, unknown>;
     for (const [key, v] of Object.entries(value)) {
       if (!KEY_SET.has(key) || FLAG_ONLY.has(key)) {
-        throw new ConfigError(`config file ${path}: unknown key "${key}" (known keys: ${FILE_KEYS.join(", ")})`);
+        throw new ConfigError(
+          `config file ${path}: unknown key "${key}" (known keys: ${FILE_KEYS.join(", ")})`,
+        );
       }
       settings[key as ConfigKey] = key === "sinks" ? parseSinks(v, sinkSchemas()) : v;
     }
@@ -196,6 +206,12 @@ export function readConfigFile(
     throw err;
   }
   return settings;
+}
+
+/** The config file's JSON Schema, as shipped in `schema/` (`npm run schema` writes it). */
+export function configJsonSchema(): string {
+  const schema = z.toJSONSchema(configFileSchema(sinkSchemas()), { io: "input", unrepresentable: "any" });
+  return JSON.stringify({ ...schema, title: "tanium-ecs serve configuration" }, null, 2) + "\n";
 }
 
 /** Each sink kind's settings schema, from the registry. */
@@ -213,7 +229,10 @@ export interface ShortcutFlags {
  * The sinks of `--elasticsearch URL` and `--splunk-hec URL --splunk-token T` (serve and
  * normalize alike), each checked by its kind's schema; secrets from the environment.
  */
-export function shortcutSinks(flags: ShortcutFlags, env: Readonly<Record<string, string | undefined>>): SinkSpec[] {
+export function shortcutSinks(
+  flags: ShortcutFlags,
+  env: Readonly<Record<string, string | undefined>>,
+): SinkSpec[] {
   const specs: SinkSpec[] = [];
   const sink = (flag: string, name: string, kind: keyof typeof sinkKinds, settings: object): SinkSpec => {
     const parsed = sinkKinds[kind].settings.safeParse(settings);
@@ -223,7 +242,9 @@ export function shortcutSinks(flags: ShortcutFlags, env: Readonly<Record<string,
   if (flags.elasticsearch !== undefined) {
     const apiKey = env[ES_API_KEY_ENV];
     const auth = apiKey === undefined || apiKey === "" ? {} : { auth: { api_key: apiKey } };
-    specs.push(sink("elasticsearch", "elasticsearch", "elasticsearch", { url: flags.elasticsearch, ...auth }));
+    specs.push(
+      sink("elasticsearch", "elasticsearch", "elasticsearch", { url: flags.elasticsearch, ...auth }),
+    );
   }
   const envToken = env[SPLUNK_TOKEN_ENV];
   const token = flags.splunkToken ?? (envToken === "" ? undefined : envToken);
@@ -351,7 +372,9 @@ export function resolveConfig(sources: ConfigSources): ServerConfig {
     if (value === undefined || value === null) return undefined;
     const ms = typeof value === "string" ? parseDuration(value) : undefined;
     if (ms === undefined) {
-      throw new ConfigError(`${label} must be a duration such as 30d, 12h, 90m or 3600s, got ${describe(value)}`);
+      throw new ConfigError(
+        `${label} must be a duration such as 30d, 12h, 90m or 3600s, got ${describe(value)}`,
+      );
     }
     return ms;
   };

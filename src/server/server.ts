@@ -79,7 +79,12 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const logger = deps.logger ?? createLogger(config.logLevel);
   const tls = readTls(config);
   const clientCa = readClientCa(config);
-  const store = deps.store ?? (await stores.duckdb({ dataDir: config.data }));
+  const store =
+    deps.store ??
+    (await stores.duckdb({
+      dataDir: config.data,
+      ...(config.retainMs === undefined ? {} : { retainMs: config.retainMs }),
+    }));
   logger.info({ store: store.name }, "store open");
   const metrics = createMetrics();
   const sinkMetrics = createSinkMetrics(metrics.registry);

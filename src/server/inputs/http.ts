@@ -176,7 +176,9 @@ export const http: InputFactory<HttpInputOptions> = async (options, context) => 
     const fullSink = intake.fullSink;
     if (fullSink !== undefined) {
       const reason = `The disk buffer of sink ${fullSink} is full: its destination is not keeping up.`;
-      return reply.code(503).send({ status: "sink_buffer_full", reason, sink: { name: fullSink, ok: false }, queue });
+      return reply
+        .code(503)
+        .send({ status: "sink_buffer_full", reason, sink: { name: fullSink, ok: false }, queue });
     }
     if (queue.full) {
       return reply.code(503).send({ status: "queue_full", reason: QUEUE_FULL, queue });
