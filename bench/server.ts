@@ -244,7 +244,7 @@ export async function serverBench(options: ServerBenchOptions = {}): Promise<Ser
 
     // The pipeline's own cost: the same HTTP load into a sink that settles at once.
     const nullConfig = join(dir, "null.yaml");
-    writeFileSync(nullConfig, "sinks:\n  bench:\n    type: null\n");
+    writeFileSync(nullConfig, 'sinks:\n  bench:\n    type: "null"\n');
     running = await startServe(join(dir, "data-null"), ["--config", nullConfig]);
     let nullSink: number;
     try {

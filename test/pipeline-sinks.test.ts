@@ -313,7 +313,10 @@ describe("sinks from the registry", () => {
       () => build([{ name: "x", kind: "kafka", settings: {} }]),
       (err: unknown) => {
         assert.ok(err instanceof SinkConfigError);
-        assert.match(err.message, /sink x: unknown kind "kafka" \(known: null, ndjson, duckdb, elasticsearch, splunk_hec\)/);
+        assert.match(
+          err.message,
+          /sink x: unknown kind "kafka" \(known: null, ndjson, duckdb, elasticsearch, splunk_hec\)/,
+        );
         return true;
       },
     );

@@ -8,56 +8,23 @@
  * full disk buffer pushes back.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { after, describe, it } from "node:test";
 import pino from "pino";
 import { readConfigFile, resolveConfig } from "../src/server/config.ts";
 import { startServer } from "../src/server/server.ts";
-import { REPO_ROOT } from "./helpers.ts";
 import { eventLines, eventually, tempDir } from "./server-helpers.ts";
 import { FakeElasticsearch } from "./support/fake-elasticsearch.ts";
 import { FakeSplunk } from "./support/fake-splunk.ts";
+import { serveCli } from "./server-spawn.ts";
 
-const BIN = join(REPO_ROOT, "bin", "tanium-ecs.js");
 const NDJSON = { "content-type": "application/x-ndjson" };
 const BATCH = 50;
 const dirs: string[] = [];
 after(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
-
-interface Served {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly exited: Promise<number | null>;
-}
-
-async function serveProcess(args: readonly string[]): Promise<Served> {
-  const child = spawn(process.execPath, [BIN, "serve", ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, TANIUM_ECS_TOKEN: "" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const lines = createInterface({ input: child.stdout! });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening line; stderr: ${stderr}`)), 20_000);
-    lines.on("line", (line) => {
-      const entry = JSON.parse(line) as { msg?: string; input?: string; port?: number };
-      if (entry.msg === "listening" && entry.input === "http" && typeof entry.port === "number") {
-        clearTimeout(timer);
-        resolve(entry.port);
-      }
-    });
-    void exited.then((code) => reject(new Error(`exited ${code} before listening: ${stderr}`)));
-  });
-  return { child, url: `http://127.0.0.1:${port}`, exited };
-}
 
 /** The `_id`s of batch `index` (event.id is the hash of each line: read back from what ES stored). */
 function hostOf(doc: Record<string, unknown>): string {
@@ -103,7 +70,7 @@ describe("serve --elasticsearch", () => {
       esUrl,
     ];
     try {
-      const first = await serveProcess(args);
+      const first = await serveCli(args);
       const total = 40;
       const acked = new Set<number>();
       let next = 0;
@@ -130,7 +97,7 @@ describe("serve --elasticsearch", () => {
 
       // Elasticsearch comes back; the restarted intake delivers what its disk buffer holds.
       down = false;
-      const second = await serveProcess(args);
+      const second = await serveCli(args);
       try {
         await eventually(() => {
           const hosts = new Map<string, number>();

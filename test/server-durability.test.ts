@@ -1,46 +1,12 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { stores } from "../src/store/index.ts";
 import { REPO_ROOT } from "./helpers.ts";
 import { eventLines, tempDir } from "./server-helpers.ts";
-
-const BIN = join(REPO_ROOT, "bin", "tanium-ecs.js");
-
-interface Served {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly exited: Promise<number | null>;
-  readonly stderr: () => string;
-}
-
-/** Starts the real CLI and resolves once its `listening` log line for HTTP gives the port. */
-async function serve(args: readonly string[]): Promise<Served> {
-  const child = spawn(process.execPath, [BIN, "serve", ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, TANIUM_ECS_TOKEN: "" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const lines = createInterface({ input: child.stdout! });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening line; stderr: ${stderr}`)), 15_000);
-    lines.on("line", (line) => {
-      const entry = JSON.parse(line) as { msg?: string; input?: string; port?: number };
-      if (entry.msg === "listening" && entry.input === "http" && typeof entry.port === "number") {
-        clearTimeout(timer);
-        resolve(entry.port);
-      }
-    });
-    void exited.then((code) => reject(new Error(`exited ${code} before listening: ${stderr}`)));
-  });
-  return { child, url: `http://127.0.0.1:${port}`, exited, stderr: () => stderr };
-}
+import { BIN, serveCli as serve } from "./server-spawn.ts";
 
 const BATCH = 100;
 

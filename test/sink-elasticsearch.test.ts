@@ -18,6 +18,7 @@ import {
 import type { SinkMetrics } from "../src/delivery/metrics.ts";
 import { SinkError, type EventSink, type Settlement } from "../src/delivery/sink.ts";
 import { FakeElasticsearch, type FakeOptions } from "./support/fake-elasticsearch.ts";
+import { prng as seeded } from "../bench/generate.ts";
 
 const TLS_DIR = join(import.meta.dirname, "fixtures", "tls");
 const REAL_URL = process.env.TANIUM_ECS_TEST_ES_URL;
@@ -434,18 +435,6 @@ describe("Elasticsearch sink: start()", () => {
 async function readText(name: string): Promise<string> {
   const { readFile } = await import("node:fs/promises");
   return readFile(join(TLS_DIR, name), "utf8");
-}
-
-/** A seeded PRNG (mulberry32), so that a failing fault schedule can be run again. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe("Elasticsearch sink: a load with random faults (fake)", () => {

@@ -116,7 +116,7 @@ function camel(key: string): string {
 export function serveCommand(): Command {
   const command = new Command("serve")
     .description(
-      "Receive Tanium Connect events over HTTP, TCP and UDP, normalize them and store them in DuckDB.",
+      "Receive Tanium Connect events over HTTP, TCP and UDP, normalize them and deliver them to DuckDB (the default), Elasticsearch/OpenSearch or Splunk.",
     )
     .option("--config <file>", "settings file, YAML or JSON, keys named as these flags (flags win)");
   for (const [key, arg, help] of FLAGS) command.option(`--${key} ${arg}`, help);

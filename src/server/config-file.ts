@@ -152,6 +152,11 @@ export function parseSinks(value: unknown, kinds: SinkSchemas): SinkSpec[] {
     }
     const { type, ...settings } = entry as Record<string, unknown>;
     const known = Object.keys(kinds);
+    if (type === null && Object.hasOwn(kinds, "null")) {
+      throw new ConfigFileError(
+        `sinks.${name}.type: write type: "null" (quoted: YAML reads a bare null as no value)`,
+      );
+    }
     if (typeof type !== "string" || !Object.hasOwn(kinds, type)) {
       throw new ConfigFileError(
         `sinks.${name}.type: expected one of ${known.join(", ")}, got ${JSON.stringify(type)}`,

@@ -19,6 +19,7 @@ import {
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { gunzipSync } from "node:zlib";
+import { prng as seeded } from "../../bench/generate.ts";
 
 /** One event as HEC stored it. */
 export interface HecEntry {
@@ -71,18 +72,6 @@ export interface FakeSplunkOptions {
 
 interface AckState {
   readyAt: number;
-}
-
-/** mulberry32: a small seeded PRNG, so a load run's faults are the same every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
