@@ -11,9 +11,10 @@ import { describe, test } from "node:test";
 import { pino } from "pino";
 import { normalizeFiles } from "../src/cli/normalize-command.ts";
 import { buildSinks, SinkConfigError, storeSink, type PipelineSink } from "../src/delivery/index.ts";
-import type { OutEvent } from "../src/delivery/event.ts";
+import { outEvent, type OutEvent } from "../src/delivery/event.ts";
 import { NO_SINK_METRICS } from "../src/delivery/metrics.ts";
 import { DELIVERED, rejected, SinkError, type Settlement, type SinkHealth } from "../src/delivery/sink.ts";
+import { normalize } from "../src/normalize.ts";
 import { resolveConfig, type RawSettings } from "../src/server/config.ts";
 import { startServer, type ServerHandle } from "../src/server/server.ts";
 import { stores } from "../src/store/index.ts";
@@ -346,6 +347,43 @@ describe("sinks from the registry", () => {
       await sink!.close();
       assert.equal(readFileSync(path, "utf8"), '{"event":{"id":"a"}}\n{"event":{"id":"b"}}\n');
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the duckdb sink settles each event", () => {
+  test("delivered or already there, per event, in a batch that mixes both", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tanium-ecs-settle-"));
+    const store = await stores.duckdb({ dataDir: dir });
+    try {
+      const sink = storeSink("duckdb", store, {
+        logger: pino({ level: "silent" }),
+        metrics: NO_SINK_METRICS,
+      });
+      await sink.start();
+      const events = eventLines(6, "mix").map((line) => {
+        const r = normalize(line, { receivedAt: "2026-01-01T00:00:00.000Z" });
+        assert.ok(r.ok);
+        return outEvent(r.doc);
+      });
+      // Events 1 and 4 were stored by an earlier batch; event 2 comes twice in this one.
+      await sink.deliver([events[1]!, events[4]!]);
+      const batch = [events[0]!, events[1]!, events[2]!, events[2]!, events[3]!, events[4]!, events[5]!];
+      const statuses = (await sink.deliver(batch)).map((s) => s.status);
+      assert.deepEqual(statuses, [
+        "delivered",
+        "duplicate",
+        "delivered",
+        "duplicate",
+        "delivered",
+        "duplicate",
+        "delivered",
+      ]);
+      const stored = await store.query("SELECT count(*) FROM events");
+      assert.equal(Number(stored.rows[0]![0]), 6);
+    } finally {
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

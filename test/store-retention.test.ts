@@ -87,7 +87,7 @@ describe("DuckDB store retention", () => {
         docs: [doc("old", daysAgo(40)), doc("recent", daysAgo(2))],
         deadLetters: [],
       });
-      assert.deepEqual(again, { inserted: 1, duplicates: 1, deadLetters: 0 });
+      assert.deepEqual(again, { inserted: 1, duplicates: 1, deadLetters: 0, duplicateIds: ["recent"] });
       assert.deepEqual(await store.retain(NOW), { events: 1, deadLetters: 0 });
     } finally {
       await store.close();
@@ -183,7 +183,7 @@ describe("DuckDB store schema 3", () => {
         docs: [stored, doc("new", "2026-03-02T10:00:00.000Z")],
         deadLetters: [],
       });
-      assert.deepEqual(again, { inserted: 1, duplicates: 1, deadLetters: 0 });
+      assert.deepEqual(again, { inserted: 1, duplicates: 1, deadLetters: 0, duplicateIds: ["kept"] });
       const exported = await store.exportEvents({ format: "ndjson" });
       const body = await text(exported.body);
       assert.equal(body.split("\n")[0], stored.json);

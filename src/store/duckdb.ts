@@ -276,7 +276,7 @@ const KEY_SQL = "md5_number(id)";
 const INSERT_KEYS_SQL = `INSERT INTO event_keys SELECT ${KEY_SQL} FROM staging_events`;
 
 /** The redelivery path: staged documents whose key is stored already are dropped first. */
-const DROP_STORED_SQL = `DELETE FROM staging_events WHERE ${KEY_SQL} IN (SELECT k FROM event_keys)`;
+const DROP_STORED_SQL = `DELETE FROM staging_events WHERE ${KEY_SQL} IN (SELECT k FROM event_keys) RETURNING id`;
 
 /**
  * One row per text (the staging rows of a batch may repeat one: two submissions, or bodies, sent
@@ -651,8 +651,11 @@ export class DuckDbEventStore implements EventStore {
       try {
         for (let attempt = 1; ; attempt++) {
           try {
-            const inserted = await this.commitBatch(writer, docs, letters, redelivered);
-            return { inserted, duplicates: batch.docs.length - inserted, deadLetters };
+            const { inserted, duplicateIds } = await this.commitBatch(writer, docs, letters, redelivered);
+            const duplicates = batch.docs.length - inserted;
+            return duplicateIds.length === 0
+              ? { inserted, duplicates, deadLetters }
+              : { inserted, duplicates, deadLetters, duplicateIds };
           } catch (err) {
             // Rare (a sender resent what was stored, or the other writer committed the same id
             // first): the whole batch again, skipping what is stored.
@@ -686,13 +689,19 @@ export class DuckDbEventStore implements EventStore {
     docs: StagedDocs,
     letters: readonly DeadLetterRow[],
     redelivered: boolean,
-  ): Promise<number> {
+  ): Promise<{ inserted: number; duplicateIds: string[] }> {
     return this.transaction(writer, async () => {
       let inserted = docs.rows;
+      // The ids found stored before: each sink settlement then says which events were already there.
+      const duplicateIds: string[] = [];
       const statements: string[] = [];
       if (docs.rows > 0) {
         await append(writer, "staging_events", EVENT_TYPES, docs.rows, docs.columns);
-        if (redelivered) inserted -= (await writer.run(DROP_STORED_SQL)).rowsChanged;
+        if (redelivered) {
+          const dropped = await writer.runAndReadAll(DROP_STORED_SQL);
+          for (const [id] of dropped.getRows()) duplicateIds.push(String(id));
+          inserted -= duplicateIds.length;
+        }
         statements.push(INSERT_KEYS_SQL, INSERT_EVENTS_SQL, "DELETE FROM staging_events");
       }
       if (letters.length > 0) {
@@ -709,7 +718,7 @@ export class DuckDbEventStore implements EventStore {
         statements.push(INSERT_DEAD_LETTERS_SQL, "DELETE FROM staging_dead_letters");
       }
       if (statements.length > 0) await writer.run(statements.join(";\n"));
-      return inserted;
+      return { inserted, duplicateIds };
     });
   }
 
@@ -1094,7 +1103,9 @@ export class DuckDbEventStore implements EventStore {
     this.closed = true;
     for (const reader of this.readers) reader.interrupt();
     const [first] = this.writers;
-    if (!this.info.readOnly && first !== undefined) await first.run("CHECKPOINT").catch(() => {});
+    // FORCE: at close no transaction may hold the checkpoint back (a plain CHECKPOINT gives way to
+    // one, and the next open would replay the WAL instead).
+    if (!this.info.readOnly && first !== undefined) await first.run("FORCE CHECKPOINT").catch(() => {});
     for (const writer of this.writers) writer.closeSync();
     this.instance.closeSync();
   }
