@@ -149,35 +149,10 @@ async function main(): Promise<void> {
 
 await main();
 // 3b. With `--baseline DIR` (another built checkout, e.g. the previous main): the `normalize`
-// command of both over the same file, alternating, 3 runs each; the ratio of the mean rates.
+// command of both over the same file, alternating (bench/baseline.ts).
 {
   const at = args.indexOf("--baseline");
-  if (at >= 0) {
-    const other = join(args[at + 1] ?? "", "bin", "tanium-ecs.js");
-    const dir = mkdtempSync(join(tmpdir(), "tanium-ecs-bench-baseline-"));
-    try {
-      const file = join(dir, "events.ndjson");
-      await writeFile(file, 200_000);
-      const seconds = (bin: string): number => {
-        const start = process.hrtime.bigint();
-        const run = spawnSync(process.execPath, [bin, "normalize", file, "-o", "/dev/null", "--no-progress"]);
-        if (run.status !== 0) throw new Error(`${bin} normalize exited ${run.status}`);
-        return Number(process.hrtime.bigint() - start) / 1e9;
-      };
-      const ours: number[] = [];
-      const theirs: number[] = [];
-      for (let round = 0; round < 3; round++) {
-        theirs.push(seconds(other));
-        ours.push(seconds(BIN));
-      }
-      const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-      console.log(
-        `baseline  normalize FILE (200,000 events), this checkout ${mean(ours).toFixed(2)} s, the baseline ${mean(theirs).toFixed(2)} s (mean of 3, alternating) = ${(mean(theirs) / mean(ours)).toFixed(2)} x its speed (aim >= 1.00 within noise)`,
-      );
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }
+  if (at >= 0) await (await import("./baseline.ts")).baselineBench(args[at + 1] ?? "");
 }
 // 4. The intake server under a loopback load, next to the command (bench/server.ts).
 await (await import("./server.ts")).serverBench();

@@ -388,3 +388,22 @@ describe("the duckdb sink settles each event", () => {
     }
   });
 });
+
+describe("remote kinds load their code when a sink is made", () => {
+  test("a missing CA file still stops the start, though the sink's code loads later", () => {
+    assert.throws(
+      () =>
+        buildSinks(
+          [
+            {
+              name: "search",
+              kind: "elasticsearch",
+              settings: { url: "https://es.invalid:9200", ca_file: "/nonexistent/ca.pem", buffer: false },
+            },
+          ],
+          { logger: pino({ level: "silent" }) },
+        ),
+      /ENOENT/,
+    );
+  });
+});

@@ -9,7 +9,6 @@
  * the host table), so the one database file is opened once; with `data`, a store of its own.
  */
 import { z } from "zod";
-import { duckdbStore } from "../store/duckdb.ts";
 import type { EventStore } from "../store/store.ts";
 import {
   DELIVERED,
@@ -123,7 +122,12 @@ export function createDuckdbSink(
   context: StoreSinkContext,
 ): StoreSink {
   const { data } = settings;
-  if (data !== undefined) return new StoreSink(name, context, () => duckdbStore({ dataDir: data }), true);
+  if (data !== undefined) {
+    // Loaded here, not with the registry: `normalize` to stdout never needs DuckDB's native module.
+    const open = async (): Promise<EventStore> =>
+      (await import("../store/duckdb.ts")).duckdbStore({ dataDir: data });
+    return new StoreSink(name, context, open, true);
+  }
   const local = context.localStore;
   if (local === undefined) {
     return new StoreSink(

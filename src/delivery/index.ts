@@ -10,9 +10,10 @@ import { createDuckdbSink, duckdbSettings, type StoreSinkContext } from "./duckd
 import { createNdjsonSink, ndjsonSettings, type NdjsonContext } from "./ndjson.ts";
 import type { Sink } from "../sinks/index.ts";
 import { createNullSink, nullSettings } from "./null.ts";
-import { elasticsearchSettings, elasticsearchSink } from "./elasticsearch/index.ts";
+import { elasticsearchSettings, type ElasticsearchSettings } from "./elasticsearch/settings.ts";
+import { lazyFactory } from "./lazy.ts";
 import { remoteSettings, remoteSink, type RemoteContext } from "./remote.ts";
-import { splunkHecSettings, splunkHecSink } from "./splunk/index.ts";
+import { splunkHecSettings, type SplunkHecSettings } from "./splunk/settings.ts";
 import type { EventSink, SinkContext } from "./sink.ts";
 import type { SinkMetricFamilies } from "./metrics.ts";
 import { NO_SINK_METRICS } from "./metrics.ts";
@@ -62,8 +63,25 @@ export const sinkKinds = {
   null: kind(nullSettings, createNullSink),
   ndjson: kind(ndjsonSettings, createNdjsonSink),
   duckdb: kind(duckdbSettings, createDuckdbSink),
-  elasticsearch: kind(remoteSettings(elasticsearchSettings), remoteSink(elasticsearchSink)),
-  splunk_hec: kind(remoteSettings(splunkHecSettings), remoteSink(splunkHecSink)),
+  // The remote kinds' code (undici, the ECS field table) loads only when such a sink is made.
+  elasticsearch: kind(
+    remoteSettings(elasticsearchSettings),
+    remoteSink(
+      lazyFactory<ElasticsearchSettings>(
+        "elasticsearch",
+        async () => (await import("./elasticsearch/sink.ts")).elasticsearchSink,
+      ),
+    ),
+  ),
+  splunk_hec: kind(
+    remoteSettings(splunkHecSettings),
+    remoteSink(
+      lazyFactory<SplunkHecSettings>(
+        "splunk_hec",
+        async () => (await import("./splunk/sink.ts")).splunkHecSink,
+      ),
+    ),
+  ),
 };
 
 export type SinkKindName = keyof typeof sinkKinds;
