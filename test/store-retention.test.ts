@@ -6,6 +6,7 @@
  * redelivered one once.
  */
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -213,6 +214,7 @@ describe("DuckDB store schema 3", () => {
       assert.equal(docs.length, 3000);
       await store.write({ docs, deadLetters: [] });
       await store.close();
+      const walLeft = existsSync(join(store.dataDir, DATABASE_FILE) + ".wal");
       // Opened as the store opens it: a WAL left behind would be checkpointed with the same rule.
       const instance = await DuckDBInstance.create(join(store.dataDir, DATABASE_FILE), {
         zstd_min_string_length: "512",
@@ -223,7 +225,7 @@ describe("DuckDB store schema 3", () => {
       );
       connection.closeSync();
       instance.closeSync();
-      assert.deepEqual(found.getRows(), [["ZSTD"]]);
+      assert.deepEqual(found.getRows(), [["ZSTD"]], `WAL left after close: ${walLeft}`);
     } finally {
       await store.close();
     }

@@ -355,7 +355,7 @@ async function createSchema(connection: DuckDBConnection): Promise<void> {
       `The database was written by a newer tanium-ecs (schema ${version}; this one knows ${SCHEMA_VERSION}).`,
     );
   }
-  await connection.run(`CREATE TABLE IF NOT EXISTS events (${EVENTS_TABLE_SQL})`);
+  await connection.run(`CREATE TABLE IF NOT EXISTS events (${eventsTableSql(true)})`);
   await connection.run(`CREATE TABLE IF NOT EXISTS event_keys (k UHUGEINT PRIMARY KEY)`);
   await connection.run(
     `CREATE TABLE IF NOT EXISTS dead_letters (
@@ -387,9 +387,15 @@ async function createSchema(connection: DuckDBConnection): Promise<void> {
   }
 }
 
-/** The columns of `events`: no key of its own (it is in `event_keys`). */
-const EVENTS_TABLE_SQL =
-  EVENT_COLUMNS.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(", ") + ", doc JSON NOT NULL";
+/**
+ * The columns of `events`: no key of its own (it is in `event_keys`). In a new file `doc` is
+ * ZSTD by order: left to choose, DuckDB took FSST for it in 3 of 6 runs of the same 3,000 documents
+ * under load (about 4 × the disk); a file of an older storage format cannot hold ZSTD strings.
+ */
+function eventsTableSql(zstdDoc: boolean): string {
+  const doc = zstdDoc ? "doc JSON NOT NULL USING COMPRESSION zstd" : "doc JSON NOT NULL";
+  return EVENT_COLUMNS.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(", ") + `, ${doc}`;
+}
 
 /**
  * Schema 2 → 3: `events` had its primary key on `"event.id"`, and DuckDB cannot drop one, so the
@@ -404,7 +410,7 @@ async function moveEventKeys(connection: DuckDBConnection): Promise<void> {
   if (Number(keyed.getRows()[0]?.[0]) === 0) return;
   await connection.run("BEGIN TRANSACTION");
   try {
-    await connection.run(`CREATE TABLE events_v3 (${EVENTS_TABLE_SQL})`);
+    await connection.run(`CREATE TABLE events_v3 (${eventsTableSql(false)})`);
     await connection.run(`INSERT INTO events_v3 SELECT ${EVENTS_COLUMNS_SQL} FROM events`);
     await connection.run(`DROP TABLE events`);
     await connection.run(`ALTER TABLE events_v3 RENAME TO events`);
