@@ -19,24 +19,15 @@ import type { SinkMetrics } from "../src/delivery/metrics.ts";
 import { SinkError, type EventSink, type Settlement } from "../src/delivery/sink.ts";
 import { FakeElasticsearch, type FakeOptions } from "./support/fake-elasticsearch.ts";
 import { prng as seeded } from "../bench/generate.ts";
+import { countingMetrics, type SinkCounts } from "./support/sink-metrics.ts";
 
 const TLS_DIR = join(import.meta.dirname, "fixtures", "tls");
 const REAL_URL = process.env.TANIUM_ECS_TEST_ES_URL;
 
-type Counts = { delivered: number; duplicates: number; retried: number; rejected: number };
-
-function counters(): SinkMetrics & { counts: Counts } {
-  const counts: Counts = { delivered: 0, duplicates: 0, retried: 0, rejected: 0 };
-  const counter = (key: keyof Counts) => ({ inc: (n = 1) => void (counts[key] += n) });
-  return {
-    counts,
-    delivered: counter("delivered"),
-    duplicates: counter("duplicates"),
-    retried: counter("retried"),
-    rejected: counter("rejected"),
-    bufferBytes: { set() {} },
-    oldestUndeliveredSeconds: { set() {} },
-  };
+/** The metrics a harness hands its sink, with what they counted beside them. */
+function counters(): SinkMetrics & { counts: SinkCounts } {
+  const { metrics, counts } = countingMetrics();
+  return { ...metrics, counts };
 }
 
 let serial = 0;

@@ -5,11 +5,11 @@ import { createServer } from "node:net";
 import { pino, type Logger } from "pino";
 import type { EcsDocument } from "../src/ecs/document.ts";
 import { outEvent, type OutEvent } from "../src/delivery/event.ts";
-import type { SinkMetrics } from "../src/delivery/metrics.ts";
 import { SinkError, type EventSink, type Settlement } from "../src/delivery/sink.ts";
 import { splunkHecSettings, splunkHecSink, type SplunkHecSettings } from "../src/delivery/splunk/index.ts";
 import { FakeSplunk, type FakeSplunkOptions } from "./support/fake-splunk.ts";
 import { TLS_CERT, TLS_KEY } from "./server-helpers.ts";
+import { countingMetrics, type SinkCounts } from "./support/sink-metrics.ts";
 
 const T0 = Date.parse("2026-03-01T10:00:00.123Z");
 
@@ -27,29 +27,6 @@ function events(count: number, tag = "e"): OutEvent[] {
   return Array.from({ length: count }, (_, n) => outEvent(doc(n, tag)));
 }
 
-interface Counts {
-  delivered: number;
-  duplicates: number;
-  retried: number;
-  rejected: number;
-}
-
-function countingMetrics(): { metrics: SinkMetrics; counts: Counts } {
-  const counts: Counts = { delivered: 0, duplicates: 0, retried: 0, rejected: 0 };
-  const counter = (key: keyof Counts) => ({ inc: (n = 1) => void (counts[key] += n) });
-  return {
-    counts,
-    metrics: {
-      delivered: counter("delivered"),
-      duplicates: counter("duplicates"),
-      retried: counter("retried"),
-      rejected: counter("rejected"),
-      bufferBytes: { set() {} },
-      oldestUndeliveredSeconds: { set() {} },
-    },
-  };
-}
-
 function captureLogger(): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
   const logger = pino({ level: "debug" }, { write: (line: string) => void lines.push(line) });
@@ -59,7 +36,7 @@ function captureLogger(): { logger: Logger; lines: string[] } {
 interface Harness {
   fake: FakeSplunk;
   sink: EventSink;
-  counts: Counts;
+  counts: SinkCounts;
   lines: string[];
 }
 

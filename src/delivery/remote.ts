@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import type { DeadLetterRow, EventStore } from "../store/store.ts";
 import { bufferedSink, DEFAULT_MAX_BYTES, type BufferedSink } from "./buffer/buffer.ts";
-import { SINK_REJECTED, type EventSink, type SinkContext, type SinkFactory } from "./sink.ts";
+import { SINK_REJECTED, sinkRejection, type EventSink, type SinkContext, type SinkFactory } from "./sink.ts";
 
 export const bufferSettings = z
   .union([
@@ -65,7 +65,7 @@ export function remoteSink<Settings extends { buffer: false | { max_bytes: numbe
         const receivedAt = new Date().toISOString();
         const letters: DeadLetterRow[] = rows.map(({ event, reason }) => ({
           code: SINK_REJECTED,
-          message: `sink ${name} rejected the document: ${reason}`,
+          message: sinkRejection(name, reason),
           original: event.json,
           input: `sink:${name}`,
           receivedAt,

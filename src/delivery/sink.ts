@@ -28,6 +28,11 @@ export const DUPLICATE: Settlement = Object.freeze({ status: "duplicate" });
 /** The dead-letter code of a document a sink refused for good (the sink's reason in the message). */
 export const SINK_REJECTED = "ERR_SINK_REJECTED" satisfies ErrorCode;
 
+/** The dead letter's message for a document sink `name` refused: the same words wherever it is found. */
+export function sinkRejection(name: string, reason: string): string {
+  return `sink ${name} rejected the document: ${reason}`;
+}
+
 export function rejected(reason: string): Settlement {
   return { status: "rejected", reason };
 }

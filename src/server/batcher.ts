@@ -20,7 +20,7 @@
  * connection). The outcome of the last commit is kept, for a health check that tells the truth.
  */
 import type { PipelineSink } from "../delivery/index.ts";
-import { SINK_REJECTED, type Settlement } from "../delivery/sink.ts";
+import { SINK_REJECTED, sinkRejection, type Settlement } from "../delivery/sink.ts";
 import type { DeadLetterRow, EventStore } from "../store/store.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import { deadLetterCount, type Submission } from "../pipeline/step.ts";
@@ -247,7 +247,7 @@ export class Intake {
         const settlement = settlements[i];
         if (settlement?.status !== "rejected") continue;
         refusals ??= new Array<string | undefined>(events);
-        const reason = `sink ${name} rejected the document: ${settlement.reason}`;
+        const reason = sinkRejection(name, settlement.reason);
         refusals[i] = refusals[i] === undefined ? reason : `${refusals[i]}; ${reason}`;
       }
     });

@@ -11,6 +11,7 @@ import { z } from "zod";
 import { sinkKinds, type SinkSpec } from "../delivery/index.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "../normalize.ts";
 import {
+  SETTINGS_SHAPE,
   configFileSchema,
   ConfigFileError,
   describeIssue,
@@ -87,38 +88,13 @@ export interface ServerConfig {
 
 export type { SinkSpec };
 
-/** The keys of a config file: the long flags without `--`. */
+/**
+ * The keys: the long flags without `--`. The flat settings are those the file's schema describes
+ * (`SETTINGS_SHAPE`, also the shipped JSON Schema), so the two cannot drift apart; then `sinks`,
+ * and the shortcut flags.
+ */
 const KEYS = [
-  "http",
-  "tcp",
-  "udp",
-  "data",
-  "token",
-  "token-header",
-  "tls-cert",
-  "tls-key",
-  "tls-ca",
-  "allow",
-  "max-body-bytes",
-  "max-line-bytes",
-  "queue-max",
-  "queue-max-bytes",
-  "batch-max",
-  "batch-ms",
-  "max-connections",
-  "max-connection-bytes",
-  "idle-timeout",
-  "drain-timeout",
-  "max-connections-per-source",
-  "udp-receive-buffer",
-  "body-timeout",
-  "header-timeout",
-  "log-level",
-  "query-token",
-  "query-timeout",
-  "max-exports",
-  "original",
-  "retain",
+  ...(Object.keys(SETTINGS_SHAPE) as (keyof typeof SETTINGS_SHAPE)[]),
   "sinks",
   "elasticsearch",
   "splunk-hec",
