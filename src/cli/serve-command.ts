@@ -107,6 +107,11 @@ const FLAGS: readonly [ConfigKey, string, string][] = [
     "deliver to a Splunk HTTP Event Collector (https://splunk:8088), through a disk buffer",
   ],
   ["splunk-token", "<token>", `the HEC token of --splunk-hec (or env ${SPLUNK_TOKEN_ENV})`],
+  [
+    "publish",
+    "<nats-urls>",
+    "be a receiver: publish each raw event to NATS JetStream (nats://n1:4222,nats://n2:4222; the rest of the config file's nats) and acknowledge once the stream has it; workers normalize and deliver",
+  ],
 ];
 
 function camel(key: string): string {

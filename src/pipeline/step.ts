@@ -405,9 +405,40 @@ export class SubmissionBuilder {
   }
 }
 
+/**
+ * What an input fills with frames and takes submissions from. On one machine, and on a worker,
+ * the step (`SubmissionBuilder`: normalized here); on a receiver (`serve --publish`), the raw
+ * frames for the broker, normalized by the workers (`broker/raw.ts`). The inputs take whichever
+ * the server gives them and name neither.
+ */
+export interface FrameCollector {
+  add(frame: Frame): void;
+  take(): Submission;
+  /** Frames added since the last `take`. */
+  readonly frames: number;
+  /** `normalize` calls since the last `take` (0 where nothing is normalized). */
+  readonly normalized: number;
+  /** Bytes of text held (see `Submission.bytes`). */
+  readonly bytes: number;
+}
+
+export type CollectorFactory = (options: PrepareOptions) => FrameCollector;
+
+/** The step as a collector: frames normalized here. */
+export const normalizingCollector: CollectorFactory = (options) => new SubmissionBuilder(options);
+
+/** All of `frames` as one submission of the collector `factory` makes. */
+export function collect(
+  factory: CollectorFactory,
+  frames: readonly Frame[],
+  options: PrepareOptions,
+): Submission {
+  const collector = factory(options);
+  for (const frame of frames) collector.add(frame);
+  return collector.take();
+}
+
 /** All of `frames` as one submission (see `SubmissionBuilder`). */
 export function prepare(frames: readonly Frame[], options: PrepareOptions): Submission {
-  const builder = new SubmissionBuilder(options);
-  for (const frame of frames) builder.add(frame);
-  return builder.take();
+  return collect(normalizingCollector, frames, options);
 }

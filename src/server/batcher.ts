@@ -39,7 +39,16 @@ export interface IntakeOptions {
    * while the one before commits; more would only queue inside the store, out of our count.
    */
   readonly maxInFlight?: number;
+  /**
+   * How long each sink may take to settle a batch before the batch fails (its `deliver` is
+   * aborted); none: as long as the sink retries. A worker sets it, so that a sink down for long
+   * becomes a delayed redelivery of the messages instead of a hold on them.
+   */
+  readonly deliverTimeoutMs?: number;
 }
+
+/** Where the intake's dead letters go: the local store, or a worker's dead-letter stream. */
+export type DeadLetterWriter = Pick<EventStore, "write">;
 
 export interface Committed {
   /** Documents every sink took (stored, or already stored: a redelivery of the same `event.id`). */
@@ -71,9 +80,10 @@ interface Waiting {
 
 export class Intake {
   readonly #sinks: readonly PipelineSink[];
-  readonly #store: EventStore;
+  readonly #store: DeadLetterWriter;
   readonly #metrics: ServerMetrics;
-  readonly #options: Required<IntakeOptions>;
+  readonly #options: Required<Omit<IntakeOptions, "deliverTimeoutMs">> &
+    Pick<IntakeOptions, "deliverTimeoutMs">;
   #waiting: Waiting[] = [];
   /** Items in `#waiting`. */
   #waitingItems = 0;
@@ -90,12 +100,13 @@ export class Intake {
   #lastCommit: CommitState = { ok: true, at: 0 };
 
   /**
-   * `sinks` take every batch's documents; `deadLetterStore` keeps the dead letters (the local
-   * DuckDB store, whatever the sinks are, so that `replay` and `query` of them keep working).
+   * `sinks` take every batch's documents; `deadLetterStore` keeps the dead letters (on a server,
+   * the local DuckDB store, whatever the sinks are, so that `replay` and `query` of them keep
+   * working; on a worker, the broker's dead-letter stream).
    */
   constructor(
     sinks: readonly PipelineSink[],
-    deadLetterStore: EventStore,
+    deadLetterStore: DeadLetterWriter,
     metrics: ServerMetrics,
     options: IntakeOptions,
   ) {
@@ -265,6 +276,8 @@ export class Intake {
         : mergeDeadLetters(batch.map((w) => w.submission.deadLetters));
     const stopTimer = this.#metrics.batchCommitSeconds.startTimer();
     let failedSink: string | undefined;
+    const timeout = this.#options.deliverTimeoutMs;
+    const signal = timeout === undefined ? undefined : AbortSignal.timeout(timeout);
     try {
       // Every sink at once, and the dead letters beside them: the slowest sets the pace.
       const [settled] = await Promise.all([
@@ -272,7 +285,7 @@ export class Intake {
           this.#sinks.map((sink) =>
             docs.length === 0
               ? ([] as Settlement[])
-              : sink.deliver(docs).catch((err: unknown) => {
+              : sink.deliver(docs, signal).catch((err: unknown) => {
                   failedSink ??= sink.name;
                   throw err;
                 }),

@@ -9,6 +9,7 @@
  */
 import { z } from "zod";
 import type { SinkSpec } from "../delivery/index.ts";
+import { natsSettings } from "../broker/settings.ts";
 
 /** A sink kind's settings schema, as the registry gives it. */
 export type SinkSchemas = Readonly<Record<string, z.ZodType>>;
@@ -64,6 +65,11 @@ export const SETTINGS_SHAPE = {
   "max-exports": z.number().int().min(1).describe("/api/export answers sent at the same time"),
   original: z.boolean().describe("Keep the raw event at event.original (default true)"),
   retain: z.string().describe('How long the DuckDB store keeps events, e.g. "30d", "12h" (default: forever)'),
+  publish: z
+    .union([z.boolean(), z.string()])
+    .describe(
+      "serve as a receiver: publish raw events to NATS JetStream (true: the servers of nats; or nats://… URLs) for workers to normalize",
+    ),
 } as const satisfies Record<string, z.ZodType>;
 
 /** The whole file, for the JSON Schema: flat settings plus `sinks`, one entry per kind. */
@@ -77,6 +83,7 @@ export function configFileSchema(kinds: SinkSchemas): z.ZodType {
   return z
     .object({
       ...SETTINGS_SHAPE,
+      nats: natsSettings.describe("The NATS JetStream cluster of serve --publish and worker"),
       sinks: z
         .record(z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/), sink)
         .describe("Named sinks; with none, the DuckDB store in the data folder is the sink"),

@@ -10,6 +10,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { sinkKinds, type SinkSpec } from "../delivery/index.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "../normalize.ts";
+import { natsSettings, type BrokerSettings } from "../broker/settings.ts";
 import {
   SETTINGS_SHAPE,
   configFileSchema,
@@ -84,6 +85,13 @@ export interface ServerConfig {
   readonly sinks: readonly SinkSpec[];
   /** How long the DuckDB store keeps events, ms (`retain: 30d`); undefined: forever. */
   readonly retainMs: number | undefined;
+  /**
+   * The NATS JetStream cluster (`nats` in the file; `--nats URLS` or `--publish URLS` give its
+   * servers); undefined when none is configured.
+   */
+  readonly nats: BrokerSettings | undefined;
+  /** `serve --publish`: the inputs publish raw events to `nats` instead of normalizing and delivering. */
+  readonly publish: boolean;
 }
 
 export type { SinkSpec };
@@ -96,6 +104,8 @@ export type { SinkSpec };
 const KEYS = [
   ...(Object.keys(SETTINGS_SHAPE) as (keyof typeof SETTINGS_SHAPE)[]),
   "sinks",
+  "nats",
+  "nats-servers",
   "elasticsearch",
   "splunk-hec",
   "splunk-token",
@@ -103,7 +113,12 @@ const KEYS = [
 export type ConfigKey = (typeof KEYS)[number];
 const KEY_SET: ReadonlySet<string> = new Set(KEYS);
 /** Shortcuts for one sink with no config file: a file names its sinks under `sinks`. */
-const FLAG_ONLY: ReadonlySet<string> = new Set(["elasticsearch", "splunk-hec", "splunk-token"]);
+const FLAG_ONLY: ReadonlySet<string> = new Set([
+  "elasticsearch",
+  "splunk-hec",
+  "splunk-token",
+  "nats-servers",
+]);
 const FILE_KEYS = KEYS.filter((key) => !FLAG_ONLY.has(key));
 
 export const DEFAULTS = {
@@ -175,7 +190,8 @@ export function readConfigFile(
           `config file ${path}: unknown key "${key}" (known keys: ${FILE_KEYS.join(", ")})`,
         );
       }
-      settings[key as ConfigKey] = key === "sinks" ? parseSinks(v, sinkSchemas()) : v;
+      settings[key as ConfigKey] =
+        key === "sinks" ? parseSinks(v, sinkSchemas()) : key === "nats" ? parseNats(v) : v;
     }
   } catch (err) {
     if (err instanceof ConfigFileError) throw new ConfigError(`config file ${path}: ${err.message}`);
@@ -188,6 +204,16 @@ export function readConfigFile(
 export function configJsonSchema(): string {
   const schema = z.toJSONSchema(configFileSchema(sinkSchemas()), { io: "input", unrepresentable: "any" });
   return JSON.stringify({ ...schema, title: "tanium-ecs serve configuration" }, null, 2) + "\n";
+}
+
+/** The file's `nats` mapping, checked by its schema (servers may come from a flag instead). */
+function parseNats(value: unknown): Record<string, unknown> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new ConfigFileError("nats: expected a mapping (servers, stream, replicas, …)");
+  }
+  const parsed = natsSettings.safeParse({ servers: "nats://placeholder:4222", ...value });
+  if (!parsed.success) throw new ConfigFileError(describeIssue("nats", parsed.error));
+  return value as Record<string, unknown>;
 }
 
 /** Each sink kind's settings schema, from the registry. */
@@ -365,6 +391,34 @@ export function resolveConfig(sources: ConfigSources): ServerConfig {
     return [...specs, ...shortcutSinks(shortcuts, sources.env ?? {})];
   };
 
+  /** `nats` of the file, its servers replaced by `--nats`, or by `--publish URLS`. */
+  const brokerSettings = (): { nats: BrokerSettings | undefined; publish: boolean } => {
+    const file = get("nats").value as Record<string, unknown> | undefined;
+    const publishValue = get("publish");
+    let publish = false;
+    let servers: unknown = get("nats-servers").value;
+    if (publishValue.value !== undefined && publishValue.value !== false && publishValue.value !== "false") {
+      publish = true;
+      if (typeof publishValue.value === "string" && publishValue.value !== "true")
+        servers ??= publishValue.value;
+    }
+    if (file === undefined && servers === undefined) {
+      if (publish)
+        throw new ConfigError(
+          `${publishValue.label} needs the NATS servers: --publish nats://HOST:4222,… or nats.servers`,
+        );
+      return { nats: undefined, publish };
+    }
+    const raw = { ...file, ...(servers === undefined ? {} : { servers }) };
+    const parsed = natsSettings.safeParse(raw);
+    if (!parsed.success) {
+      const where =
+        servers !== undefined && parsed.error.issues[0]?.path[0] === "servers" ? "--nats/--publish" : "nats";
+      throw new ConfigError(describeIssue(where, parsed.error));
+    }
+    return { nats: parsed.data, publish };
+  };
+
   const tokenHeader = str("token-header")?.toLowerCase();
   if (tokenHeader !== undefined && !/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(tokenHeader)) {
     throw new ConfigError(
@@ -409,6 +463,7 @@ export function resolveConfig(sources: ConfigSources): ServerConfig {
     original: bool("original"),
     sinks: sinkList(),
     retainMs: retain(),
+    ...brokerSettings(),
   };
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new ConfigError("--tls-cert and --tls-key go together: give both or neither");

@@ -13,6 +13,7 @@ import { createSinkMetrics } from "../delivery/metrics.ts";
 import { HostDirectory } from "../enrich/hosts.ts";
 import { stores } from "../store/index.ts";
 import type { EventStore } from "../store/store.ts";
+import { normalizingCollector } from "../pipeline/step.ts";
 import { Intake } from "./batcher.ts";
 import { StoreHealth, type StoreHealthOptions } from "./health.ts";
 import { ConfigError, type ServerConfig } from "./config.ts";
@@ -140,7 +141,14 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   };
   const hostTimer = setInterval(() => void saveHosts(), HOST_SAVE_MS);
   hostTimer.unref();
-  const context: IntakeContext = { intake, metrics, logger, hosts, original: config.original };
+  const context: IntakeContext = {
+    intake,
+    collector: normalizingCollector,
+    metrics,
+    logger,
+    hosts,
+    original: config.original,
+  };
   let draining = false;
 
   // One token given serves both: senders and readers are told apart only when both are set.

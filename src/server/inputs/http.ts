@@ -26,7 +26,6 @@ import { createAuth } from "../auth.ts";
 import { formatAddress } from "../config.ts";
 import type { Committed } from "../batcher.ts";
 import type { StoreHealth } from "../health.ts";
-import { SubmissionBuilder } from "../../pipeline/step.ts";
 import type { Input, InputFactory, ListenOptions, TlsFiles } from "./input.ts";
 
 export interface HttpInputOptions extends ListenOptions {
@@ -285,7 +284,7 @@ export const http: InputFactory<HttpInputOptions> = async (options, context) => 
       let failed: unknown;
       const commits: Promise<void>[] = [];
       const frames: Frame[] = [];
-      const builder = new SubmissionBuilder({
+      const builder = context.collector({
         input: "http",
         receivedAt,
         maxLineBytes,

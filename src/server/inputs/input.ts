@@ -9,6 +9,7 @@ import type { HostDirectory } from "../../enrich/hosts.ts";
 import type { Intake } from "../batcher.ts";
 import type { ListenAddress } from "../config.ts";
 import type { ServerMetrics } from "../metrics.ts";
+import type { CollectorFactory } from "../../pipeline/step.ts";
 
 /** A bound input. */
 export interface Input {
@@ -24,6 +25,11 @@ export interface Input {
 /** What every input shares: the queue to feed, the metrics to count in, the log. */
 export interface IntakeContext {
   readonly intake: Intake;
+  /**
+   * What frames become before the queue: documents (the step, `normalizingCollector`), or raw
+   * events for the broker on a receiver (`broker/raw.ts`).
+   */
+  readonly collector: CollectorFactory;
   /** The host-enrichment stage every input's frames go through after `normalize`. */
   readonly hosts: HostDirectory;
   /** Keep the raw event at `event.original` (the `original` config key; `--no-original`). */

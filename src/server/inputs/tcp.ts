@@ -28,7 +28,7 @@ import { createServer as createTlsServer } from "node:tls";
 import type { Frame } from "../../framing/index.ts";
 import { DetectFramer } from "../../framing/octet.ts";
 import { allowChecker, formatAddress, type Cidr } from "../config.ts";
-import { prepare, type Submission } from "../../pipeline/step.ts";
+import { collect, type Submission } from "../../pipeline/step.ts";
 import type { Input, InputFactory, IntakeContext, ListenOptions, TlsFiles } from "./input.ts";
 
 export interface TcpInputOptions extends ListenOptions {
@@ -363,7 +363,7 @@ class Connection {
     const { intake, metrics } = this.#shared.context;
     metrics.received.inc({ input: "tcp" }, frames.length);
     this.#shared.counts.frames += frames.length;
-    const submission = prepare(frames, {
+    const submission = collect(this.#shared.context.collector, frames, {
       input: this.#input,
       receivedAt: new Date().toISOString(),
       maxLineBytes: this.#shared.options.maxLineBytes,

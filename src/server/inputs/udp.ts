@@ -16,7 +16,7 @@ import { isIPv6 } from "node:net";
 import type { Frame } from "../../framing/index.ts";
 import { decodeHead, DEFAULT_HEAD_BYTES } from "../../framing/lines.ts";
 import { allowChecker, formatAddress, type Cidr } from "../config.ts";
-import { prepare } from "../../pipeline/step.ts";
+import { collect as collectFrames } from "../../pipeline/step.ts";
 import type { Input, InputFactory, ListenOptions } from "./input.ts";
 
 export interface UdpInputOptions extends ListenOptions {
@@ -70,7 +70,7 @@ export const udp: InputFactory<UdpInputOptions> = async (options, context) => {
           }
         : { kind: "line", line: 1, text: msg.toString("utf8", 0, end) };
     const input = `udp:${formatAddress({ host: rinfo.address, port: rinfo.port })}`;
-    const submission = prepare([frame], {
+    const submission = collectFrames(context.collector, [frame], {
       input,
       receivedAt: new Date().toISOString(),
       maxLineBytes: options.maxLineBytes,
