@@ -52,6 +52,11 @@ export async function connectBroker(settings: BrokerSettings, options: ConnectOp
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
       reconnectJitter: 250,
+      // Else every request (each JetStream publish) builds Error objects up front, only to give a
+      // timeout's trace the caller's stack (nats-core's noAsyncTraces): measured here, that was a
+      // quarter of a receiver's CPU; without it a receiver publishing to one node took about
+      // 1.5 × the events per second.
+      noAsyncTraces: true,
       ...(settings.token === undefined ? {} : { token: settings.token }),
       ...(settings.user === undefined ? {} : { user: settings.user, pass: settings.password }),
       ...(ca === undefined ? {} : { tls: { ca } }),

@@ -4,7 +4,9 @@
  * listens on loopback (HTTP 9580, TCP 9581, UDP 9582) and stores in `./tanium-data`. Settings
  * come from defaults, `--config FILE` (YAML or JSON), `TANIUM_ECS_TOKEN`, then the flags.
  * SIGTERM/SIGINT: stop accepting, drain, commit, close, exit 0 (a second signal exits 1 at once).
- * Exit 1 on a bad setting or when a listener cannot bind.
+ * Exit 1 on a bad setting or when a listener cannot bind. With `--publish` it is a receiver: raw
+ * events go to NATS JetStream (`broker/publisher.ts`), exit 1 when NATS cannot be reached or its
+ * stream differs from the settings.
  */
 import { Command } from "commander";
 import {
@@ -121,7 +123,7 @@ function camel(key: string): string {
 export function serveCommand(): Command {
   const command = new Command("serve")
     .description(
-      "Receive Tanium Connect events over HTTP, TCP and UDP, normalize them and deliver them to DuckDB (the default), Elasticsearch/OpenSearch or Splunk.",
+      "Receive Tanium Connect events over HTTP, TCP and UDP, normalize them and deliver them to DuckDB (the default), Elasticsearch/OpenSearch or Splunk; with --publish, be a receiver: publish them raw to a NATS JetStream stream, which `tanium-ecs worker` processes normalize and deliver.",
     )
     .option("--config <file>", "settings file, YAML or JSON, keys named as these flags (flags win)");
   for (const [key, arg, help] of FLAGS) command.option(`--${key} ${arg}`, help);

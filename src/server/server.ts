@@ -5,6 +5,11 @@
  * configured input on the shared intake queue and returns a handle. `close()` is the graceful
  * stop: inputs stop accepting (HTTP requests in flight still get their answer, for
  * `drainTimeout` seconds at most), the queue is delivered, the sinks and the store are closed.
+ *
+ * A receiver (`config.publish`, `serve --publish`) has one sink, the NATS publisher
+ * (`broker/publisher.ts`), and its inputs frame without normalizing (`broker/raw.ts`): the
+ * workers normalize and deliver. The local store stays: dead letters of messages NATS refused,
+ * and `/healthz`; no sink can be queried, so `/api/*` answers 404.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -14,6 +19,8 @@ import { HostDirectory } from "../enrich/hosts.ts";
 import { stores } from "../store/index.ts";
 import type { EventStore } from "../store/store.ts";
 import { normalizingCollector } from "../pipeline/step.ts";
+import { natsPublisher } from "../broker/publisher.ts";
+import { rawCollector } from "../broker/raw.ts";
 import { Intake } from "./batcher.ts";
 import { StoreHealth, type StoreHealthOptions } from "./health.ts";
 import { ConfigError, type ServerConfig } from "./config.ts";
@@ -89,20 +96,48 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   logger.info({ store: store.name }, "store open");
   const metrics = createMetrics();
   const sinkMetrics = createSinkMetrics(metrics.registry);
+  const broker = config.publish ? config.nats : undefined;
   let sinks: readonly PipelineSink[];
   try {
+    if (config.publish && broker === undefined)
+      throw new Error("--publish needs the NATS servers: --publish nats://HOST:4222,… or nats.servers");
+    if (broker !== undefined && config.sinks.length > 0 && deps.sinks === undefined) {
+      throw new Error(
+        `a receiver (--publish) has no sinks of its own: its events go to NATS stream ${broker.stream}, ` +
+          `and the workers (tanium-ecs worker) deliver them. Remove ${config.sinks.map((s) => s.name).join(", ")} ` +
+          "(sinks, --elasticsearch, --splunk-hec) from this server's settings and give them to the workers",
+      );
+    }
     sinks =
       deps.sinks ??
-      // With no sink configured the local store is the one sink, as it always was.
-      buildSinks(config.sinks.length === 0 ? [DEFAULT_SINK] : config.sinks, {
-        logger,
-        metrics: sinkMetrics,
-        localStore: store,
-        bufferDir: join(config.data, "buffer"),
-      });
+      (broker !== undefined
+        ? [
+            natsPublisher(broker, {
+              logger: logger.child({ sink: "nats" }),
+              metrics: sinkMetrics.forSink("nats"),
+            }),
+          ]
+        : // With no sink configured the local store is the one sink, as it always was.
+          buildSinks(config.sinks.length === 0 ? [DEFAULT_SINK] : config.sinks, {
+            logger,
+            metrics: sinkMetrics,
+            localStore: store,
+            bufferDir: join(config.data, "buffer"),
+          }));
   } catch (err) {
     await store.close().catch(() => {});
     throw new ConfigError((err as Error).message);
+  }
+  if (broker !== undefined) {
+    logger.info(
+      {
+        servers: broker.servers,
+        stream: broker.stream,
+        subject: `${broker.subject}.<input>`,
+        replicas: broker.replicas,
+      },
+      "receiver: raw events are published to NATS JetStream, acknowledged once the stream has them; workers normalize and deliver",
+    );
   }
   const startedSinks: PipelineSink[] = [];
   const closeSinks = async (): Promise<void> => {
@@ -143,7 +178,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   hostTimer.unref();
   const context: IntakeContext = {
     intake,
-    collector: normalizingCollector,
+    collector: broker === undefined ? normalizingCollector : rawCollector,
     metrics,
     logger,
     hosts,
@@ -185,6 +220,12 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
             tls,
             maxBodyBytes: config.maxBodyBytes,
             health,
+            ...(broker === undefined
+              ? {}
+              : {
+                  fullReason: () =>
+                    `NATS stream ${broker.stream} is full (nats.max_bytes, ${broker.max_bytes} bytes): it refuses new events until it has room.`,
+                }),
             draining: () => draining,
             bodyTimeoutMs: config.bodyTimeout * 1000,
             headerTimeoutMs: config.headerTimeout * 1000,
@@ -241,7 +282,28 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       draining = true;
       logger.info({ queue_depth: intake.depth }, "stopping: no new connections, draining the queue");
       await Promise.all(started.map((input) => input.close()));
-      await intake.drain();
+      if (broker === undefined) await intake.drain();
+      else {
+        // A publish waits as long as the stream is full: the stop does not. Past the drain
+        // timeout the publisher is closed, its batches fail, and nothing more is acknowledged.
+        const drained = intake.drain();
+        let timer: NodeJS.Timeout | undefined;
+        const late = await Promise.race([
+          drained.then(() => false),
+          new Promise<boolean>(
+            (resolve) => (timer = setTimeout(() => resolve(true), config.drainTimeout * 1000)),
+          ),
+        ]);
+        clearTimeout(timer);
+        if (late) {
+          logger.warn(
+            { queue_depth: intake.depth },
+            "drain deadline: publishes still waiting are given up (not acknowledged)",
+          );
+          await closeSinks();
+        }
+        await drained;
+      }
       clearInterval(hostTimer);
       health.stop();
       await saveHosts();

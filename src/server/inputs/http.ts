@@ -45,6 +45,11 @@ export interface HttpInputOptions extends ListenOptions {
   readonly retryAfterSeconds?: number;
   /** What /healthz says of the store. */
   readonly health: Pick<StoreHealth, "trouble">;
+  /**
+   * Why a sink that is `full` holds intake back, for /healthz and the 503 (default: its disk
+   * buffer is full); a receiver's publisher is full when its stream is.
+   */
+  readonly fullReason?: (sink: string) => string;
   /** True once shutdown began: /healthz then answers 503. */
   readonly draining: () => boolean;
   /** A body not received within this long is answered 408 (default 60 s). */
@@ -75,6 +80,8 @@ const JSON_TYPES = new Set(["application/json"]);
 const LINE_TYPES = new Set(["application/x-ndjson", "application/ndjson", "text/plain"]);
 const ENCODINGS = new Set(["identity", "gzip", "x-gzip", "deflate"]);
 const QUEUE_FULL = "The store is not keeping up; retry later.";
+const BUFFER_FULL = (sink: string): string =>
+  `The disk buffer of sink ${sink} is full: its destination is not keeping up.`;
 
 /** A request refused with a status and a stable code. */
 class HttpFailure extends Error {
@@ -95,6 +102,16 @@ export const http: InputFactory<HttpInputOptions> = async (options, context) => 
   const { intake, metrics, logger } = context;
   const { store, maxBodyBytes, maxLineBytes } = options;
   const retryAfter = String(options.retryAfterSeconds ?? 1);
+  const fullReason = options.fullReason ?? BUFFER_FULL;
+  /** The 503 of a full intake: the sink that holds it back, when one does. */
+  const queueFull = (): HttpFailure => {
+    const sink = intake.fullSink;
+    return new HttpFailure(
+      503,
+      "ERR_QUEUE_FULL",
+      sink === undefined ? QUEUE_FULL : `${fullReason(sink)} Retry later.`,
+    );
+  };
   const authorized = createAuth({ token: options.token, tokenHeader: options.tokenHeader });
   const mayQuery = createAuth({ token: options.queryToken, tokenHeader: options.tokenHeader });
 
@@ -174,7 +191,7 @@ export const http: InputFactory<HttpInputOptions> = async (options, context) => 
     }
     const fullSink = intake.fullSink;
     if (fullSink !== undefined) {
-      const reason = `The disk buffer of sink ${fullSink} is full: its destination is not keeping up.`;
+      const reason = fullReason(fullSink);
       return reply
         .code(503)
         .send({ status: "sink_buffer_full", reason, sink: { name: fullSink, ok: false }, queue });
@@ -250,7 +267,7 @@ export const http: InputFactory<HttpInputOptions> = async (options, context) => 
           `Content-Encoding ${encoding} is not accepted: send gzip, deflate or none.`,
         );
       }
-      if (intake.full) throw new HttpFailure(503, "ERR_QUEUE_FULL", QUEUE_FULL);
+      if (intake.full) throw queueFull();
       const declared = Number(request.headers["content-length"]);
       const known = encoding === "identity" && Number.isSafeInteger(declared) && declared >= 0;
       if (known && declared > maxBodyBytes) throw tooLarge(maxBodyBytes);
@@ -298,7 +315,7 @@ export const http: InputFactory<HttpInputOptions> = async (options, context) => 
         if (intake.full) {
           // Nothing queued yet: refuse now, the sender keeps the whole body. Otherwise wait for
           // room (TCP back-pressure on the sender) until the body timer runs out.
-          if (commits.length === 0) throw new HttpFailure(503, "ERR_QUEUE_FULL", QUEUE_FULL);
+          if (commits.length === 0) throw queueFull();
           await intake.room(abort.signal);
         }
         commits.push(
