@@ -328,6 +328,24 @@ test("past max_deliver a message is an ERR_DELIVERY_FAILED dead letter with the 
   assert.equal(fake.storedCount(), 0);
 });
 
+test("a sink slower than the ack wait: the messages it holds get working() and are not redelivered", async () => {
+  const settings = natsSettings.parse(settingsInput({ ack_wait: "1s" }));
+  const broker = await testBroker(settings);
+  const { fake, url } = await fakeElasticsearch({ requestFault: () => ({ delayMs: 2500 }) });
+  const lines = eventLines(50, "slow");
+  await publish(broker, lines.map(line));
+  const handle = await worker(
+    workerConfig(settings, [{ name: "es", kind: "elasticsearch", settings: { url } }]),
+    { deliverTimeoutMs: 10_000 },
+  );
+  await eventually(() => consumerDrained(broker), 15_000);
+  assert.deepEqual(storedIds(fake).sort(), lines.map(documentId).sort());
+  assert.ok([...fake.arrivals.values()].every((n) => n === 1));
+  assert.equal(await metric(handle, "tanium_ecs_worker_messages_redelivered_total"), 0);
+  assert.equal(await metric(handle, "tanium_ecs_worker_messages_acked_total"), 50);
+  assert.ok((await metric(handle, "tanium_ecs_worker_messages_working_total")) >= 50);
+});
+
 test("two workers share the consumer: each takes some, every event is stored once", async () => {
   const settings = natsSettings.parse(settingsInput());
   const broker = await testBroker(settings);
