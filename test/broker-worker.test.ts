@@ -506,28 +506,31 @@ test("kill -9 of a worker: another gets its messages after the ack wait; every e
   assert.ok((await metric(survivor, "tanium_ecs_worker_messages_redelivered_total")) > 0);
 });
 
-test("replay --nats: a letter whose original now goes through is republished and stored; those still failing stay", async () => {
+test("replay --nats: a letter whose original now goes through is republished and stored; one refused again is a letter again; those still failing stay", async () => {
   const input = settingsInput();
   const settings = natsSettings.parse(input);
   const broker = await testBroker(settings);
-  let refusing = true;
+  let fixed = false;
   const { fake, url } = await fakeElasticsearch({
-    itemFault: (item) =>
-      refusing && JSON.stringify(item.doc).includes("/tmp/fixme/")
-        ? { status: 400, type: "mapper_parsing_exception", reason: ES_REFUSAL }
-        : undefined,
+    itemFault: (item) => {
+      const text = JSON.stringify(item.doc);
+      const refused = text.includes("/tmp/stillbad/") || (!fixed && text.includes("/tmp/fixme/"));
+      return refused ? { status: 400, type: "mapper_parsing_exception", reason: ES_REFUSAL } : undefined;
+    },
   });
   const fixme = eventLines(3, "fixme");
+  const stillBad = eventLine(1, "stillbad");
   const junk = ["{broken", "[1,2,3]", '{"not":"tanium"}'];
-  await publish(broker, [...fixme, ...junk].map(line));
+  await publish(broker, [...fixme, stillBad, ...junk].map(line));
   const handle = await worker(
     workerConfig(settings, [{ name: "es", kind: "elasticsearch", settings: { url } }]),
   );
-  await eventually(async () => (await deadLetters(broker)).length === 6, 15_000);
+  await eventually(async () => (await deadLetters(broker)).length === 7, 15_000);
   assert.equal(fake.storedCount(), 0);
+  const before = await deadLetters(broker);
 
-  // The fix: the destination takes those documents now.
-  refusing = false;
+  // The fix: the destination takes the fixme documents now.
+  fixed = true;
   const child = spawn(
     process.execPath,
     [
@@ -548,17 +551,23 @@ test("replay --nats: a letter whose original now goes through is republished and
   child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
   child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
   const [code] = (await once(child, "exit")) as [number | null];
+  // The four sink refusals normalize, so they go back; the three junk lines do not.
   assert.equal(
     stdout.trim(),
-    "replayed 3, still failing 3 (ERR_JSON_SYNTAX 1, ERR_NOT_AN_OBJECT 1, ERR_NO_EVENT 1)",
+    "replayed 4, still failing 3 (ERR_JSON_SYNTAX 1, ERR_NOT_AN_OBJECT 1, ERR_NO_EVENT 1)",
     stderr,
   );
   assert.equal(code, 3);
 
   await eventually(() => fake.storedCount() === 3, 15_000);
   assert.deepEqual(storedIds(fake).sort(), fixme.map(documentId).sort());
+  // Refused again within the duplicate window, yet a letter of its own: not taken for the first.
+  await eventually(async () => (await deadLetters(broker)).length === 4, 10_000);
   await eventually(() => consumerDrained(broker), 5000);
   const left = await deadLetters(broker);
-  assert.deepEqual(left.map((letter) => letter.original).sort(), [...junk].sort());
-  assert.equal(await metric(handle, "tanium_ecs_worker_messages_acked_total"), 9);
+  assert.deepEqual(left.map((letter) => letter.original).sort(), [stillBad, ...junk].sort());
+  const again = left.find((letter) => letter.original === stillBad);
+  assert.equal(again?.code, "ERR_SINK_REJECTED");
+  assert.ok(!before.some((letter) => letter.seq === again?.seq), "a new letter, the first one deleted");
+  assert.equal(await metric(handle, "tanium_ecs_worker_messages_acked_total"), 11);
 });

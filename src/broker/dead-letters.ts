@@ -24,11 +24,6 @@ export interface DeadLetterPublisherOptions {
   readonly js: JetStreamClient;
   readonly settings: BrokerSettings;
   readonly logger?: Logger;
-  /**
-   * The `Nats-Msg-Id` of a row's letter, given the id by content (`encodeDeadLetter`: its code
-   * and original). Default: that id. The worker keys letters by the raw message they come from.
-   */
-  readonly msgId?: (row: DeadLetterRow, byContent: string) => string;
   /** How long one letter may be retried, ms (default `settings.publish_timeout`). */
   readonly timeoutMs?: number;
   /** Aborts the retries (the worker stopping for good). */
@@ -55,11 +50,14 @@ export class DeadLetterPublisher implements DeadLetterWriter {
     return { inserted: 0, duplicates: 0, deadLetters: rows.length };
   }
 
-  /** One letter; `msgId` makes its id from the id by content (else `DeadLetterPublisherOptions.msgId`). */
+  /**
+   * One letter. Its `Nats-Msg-Id` is the id by content (`encodeDeadLetter`: its code and
+   * original), or what `msgId` makes of it (the worker: the raw message's sequence added).
+   */
   async publish(row: DeadLetterRow, msgId?: (byContent: string) => string): Promise<PubAck> {
     const { js, settings, logger, signal } = this.#options;
     const encoded = encodeDeadLetter(row, settings.dead_letter_subject);
-    const id = msgId?.(encoded.msgId) ?? this.#options.msgId?.(row, encoded.msgId) ?? encoded.msgId;
+    const id = msgId?.(encoded.msgId) ?? encoded.msgId;
     try {
       const ack = await publishRetrying(js, encoded.subject, encoded.data, {
         msgID: id,

@@ -38,13 +38,13 @@ import { backoffDelay, type BackoffOptions } from "../delivery/backoff.ts";
 import { createSinkMetrics } from "../delivery/metrics.ts";
 import { SINK_REJECTED } from "../delivery/sink.ts";
 import { HostDirectory } from "../enrich/hosts.ts";
-import { prepare } from "../pipeline/step.ts";
+import { prepare, type Submission } from "../pipeline/step.ts";
 import { Intake, type DeadLetterWriter } from "../server/batcher.ts";
 import { ConfigError, formatAddress, type ListenAddress, type ServerConfig } from "../server/config.ts";
 import { createLogger, type Logger } from "../server/log.ts";
 import { createMetrics, type ServerMetrics } from "../server/metrics.ts";
 import { stores } from "../store/index.ts";
-import type { DeadLetterRow, EventStore } from "../store/store.ts";
+import type { DeadLetterRow, EventStore, WriteResult } from "../store/store.ts";
 import { connectBroker, type Broker } from "./connection.ts";
 import { DeadLetterPublisher } from "./dead-letters.ts";
 import { decodeRaw, type DecodedRaw } from "./message.ts";
@@ -103,6 +103,8 @@ export interface WorkerHandle {
 /** With no sink configured, the DuckDB store in the data folder, as `serve` does. */
 const DEFAULT_SINK: SinkSpec = { name: "duckdb", kind: "duckdb", settings: {} };
 const HOST_SAVE_MS = 2_000;
+/** Messages submitted to the intake together at most. */
+const GROUP_MAX = 250;
 /** How long one pull waits for messages; the stop waits for it (the client's minimum is 1 s). */
 const FETCH_EXPIRES_MS = 2_000;
 
@@ -145,41 +147,36 @@ interface Held {
   /** The raw text: the line, or what the framer kept. */
   readonly text: string;
   readonly decoded: DecodedRaw;
-  /** The texts dead letters may name it by: the raw text, and its document's JSON. */
-  readonly keys: readonly string[];
+  /** Its document's JSON, when it became one (what a sink's refusal names). */
+  readonly json: string | undefined;
   /** When it was pulled or last got `working()`. */
   touched: number;
 }
 
-/**
- * Held messages by the texts their dead letters carry, so that a letter is keyed by the raw
- * message it comes from, and a sink's refusal names the raw event rather than the document.
- */
-class HeldIndex {
-  readonly #byText = new Map<string, Held[]>();
-
-  add(held: Held): void {
-    for (const key of held.keys) {
-      const list = this.#byText.get(key);
-      if (list === undefined) this.#byText.set(key, [held]);
-      else list.push(held);
-    }
+/** The submission of several messages: their documents and dead letters side by side. */
+function joined(parts: readonly Submission[]): Submission {
+  if (parts.length === 1) return parts[0]!;
+  const first = parts[0]!;
+  const out = {
+    docs: [] as Submission["docs"],
+    deadLetters: [] as Submission["deadLetters"],
+    frames: 0,
+    bytes: 0,
+    unmappedKeys: 0,
+    unsafeKeys: 0,
+    // Only a sink's refusal reads these; `#rawRow` gives each its own message's.
+    input: first.input,
+    receivedAt: first.receivedAt,
+  };
+  for (const part of parts) {
+    for (const doc of part.docs) out.docs.push(doc);
+    for (const row of part.deadLetters) out.deadLetters.push(row);
+    out.frames += part.frames;
+    out.bytes += part.bytes;
+    out.unmappedKeys += part.unmappedKeys;
+    out.unsafeKeys += part.unsafeKeys;
   }
-
-  remove(held: Held): void {
-    for (const key of held.keys) {
-      const list = this.#byText.get(key);
-      if (list === undefined) continue;
-      const at = list.indexOf(held);
-      if (at !== -1) list.splice(at, 1);
-      if (list.length === 0) this.#byText.delete(key);
-    }
-  }
-
-  /** The first held message with that text (several only when the same line came twice). */
-  find(text: string): Held | undefined {
-    return this.#byText.get(text)?.[0];
-  }
+  return out;
 }
 
 /** The id of a dead letter of raw message `seq` (see the module's comment). */
@@ -249,7 +246,10 @@ class Worker {
   readonly #nakBackoff: BackoffOptions;
   readonly #cleanups: (() => Promise<void>)[];
   readonly #held = new Set<Held>();
-  readonly #index = new HeldIndex();
+  /** Messages pulled in the current burst, not yet submitted, and their step's results. */
+  #group: Held[] = [];
+  #groupParts: Submission[] = [];
+  #groupTimer: NodeJS.Immediate | undefined;
   /** Settlements under way (for `close`). */
   readonly #settling = new Set<Promise<void>>();
   readonly #stop = new AbortController();
@@ -283,20 +283,8 @@ class Worker {
     this.#cleanups = cleanups;
     this.#nakBackoff = deps.nakBackoff ?? {};
     this.#messages = workerMetrics(metrics);
-    this.#publisher = new DeadLetterPublisher({
-      js: broker.js,
-      settings,
-      logger,
-      msgId: (row, byContent) => {
-        const held = this.#index.find(row.original);
-        return held === undefined ? byContent : deadLetterId(held.msg.seq, byContent);
-      },
-    });
-    // A sink's refusal names the raw event (what `replay --nats` can send through again), not the document.
-    const writer: DeadLetterWriter = {
-      write: (batch) =>
-        this.#publisher.write({ docs: [], deadLetters: batch.deadLetters.map((row) => this.#rawRow(row)) }),
-    };
+    this.#publisher = new DeadLetterPublisher({ js: broker.js, settings, logger });
+    const writer: DeadLetterWriter = { write: (batch) => this.#writeDeadLetters(batch.deadLetters) };
     // Two batches: one being delivered while the next fills. Beyond that messages wait in the
     // stream, where another worker can take them, rather than in this one's memory.
     this.#limit = Math.max(1, Math.min(config.queueMax, 2 * config.batchMax, settings.max_ack_pending));
@@ -391,11 +379,31 @@ class Worker {
     };
   }
 
-  /** The row as it goes to the dead-letter stream: a sink's refusal carries the raw event. */
-  #rawRow(row: DeadLetterRow): DeadLetterRow {
-    if (row.code !== SINK_REJECTED) return row;
-    const held = this.#index.find(row.original);
-    return held === undefined ? row : { ...row, original: held.text };
+  /**
+   * The intake's dead letters, each keyed by the raw message it comes from (found among the held
+   * ones by its text: looked up only when there are letters), a sink's refusal carrying the raw
+   * event (what `replay --nats` can send through again) rather than the document.
+   */
+  async #writeDeadLetters(rows: readonly DeadLetterRow[]): Promise<WriteResult> {
+    const byText = new Map<string, Held>();
+    for (const held of this.#held) {
+      if (!byText.has(held.text)) byText.set(held.text, held);
+      if (held.json !== undefined && !byText.has(held.json)) byText.set(held.json, held);
+    }
+    const outcomes = await Promise.allSettled(
+      rows.map((row) => {
+        const held = byText.get(row.original);
+        if (held === undefined) return this.#publisher.publish(row);
+        const letter: DeadLetterRow =
+          row.code === SINK_REJECTED
+            ? { ...row, original: held.text, input: held.decoded.input, receivedAt: held.decoded.receivedAt }
+            : row;
+        return this.#publisher.publish(letter, (byContent) => deadLetterId(held.msg.seq, byContent));
+      }),
+    );
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
+    if (failed !== undefined) throw failed.reason;
+    return { inserted: 0, duplicates: 0, deadLetters: rows.length };
   }
 
   /**
@@ -461,6 +469,7 @@ class Worker {
     return this.#stop.signal.aborted;
   }
 
+  /** A pulled message through the step; messages pulled together are submitted together. */
   #take(msg: JsMsg): void {
     this.#messages.received.inc();
     if (msg.redelivered) this.#messages.redelivered.inc();
@@ -473,29 +482,39 @@ class Worker {
       original: this.#config.original,
       hosts: this.#hosts,
     });
-    const held: Held = {
-      msg,
-      text,
-      decoded,
-      keys: [text, ...submission.docs.map((doc) => doc.json)],
-      touched: Date.now(),
-    };
+    const held: Held = { msg, text, decoded, json: submission.docs[0]?.json, touched: Date.now() };
     this.#held.add(held);
-    this.#index.add(held);
+    this.#group.push(held);
+    this.#groupParts.push(submission);
+    // One submission per burst of messages (up to GROUP_MAX): one promise, one settlement, and
+    // their acks in one write to the socket, instead of one of each per message.
+    if (this.#group.length >= GROUP_MAX) this.#submitGroup();
+    else this.#groupTimer ??= setImmediate(() => this.#submitGroup());
+  }
+
+  #submitGroup(): void {
+    if (this.#groupTimer !== undefined) clearImmediate(this.#groupTimer);
+    this.#groupTimer = undefined;
+    const group = this.#group;
+    const parts = this.#groupParts;
+    if (group.length === 0) return;
+    this.#group = [];
+    this.#groupParts = [];
     this.#messages.held.set(this.#held.size);
     const settled = this.#intake
-      .submit(submission)
+      .submit(joined(parts))
       .then(
         () => {
-          msg.ack();
-          this.#messages.acked.inc();
+          for (const held of group) held.msg.ack();
+          this.#messages.acked.inc(group.length);
         },
-        (err: unknown) => this.#failed(held, err),
+        async (err: unknown) => {
+          await Promise.all(group.map((held) => this.#failed(held, err)));
+        },
       )
-      .catch((err: unknown) => this.#logger.error({ err }, "settling a message failed"))
+      .catch((err: unknown) => this.#logger.error({ err }, "settling messages failed"))
       .finally(() => {
-        this.#held.delete(held);
-        this.#index.remove(held);
+        for (const held of group) this.#held.delete(held);
         this.#messages.held.set(this.#held.size);
         this.#settling.delete(settled);
         for (const listener of [...this.#roomListeners]) listener();
@@ -702,6 +721,7 @@ class Worker {
       this.#advisories?.unsubscribe();
       for (const listener of [...this.#roomListeners]) listener();
       await this.#consumeLoop;
+      this.#submitGroup();
       // What is in flight settles (acked, or naked when its sinks fail), each within deliverTimeoutMs.
       while (this.#settling.size > 0) await Promise.allSettled([...this.#settling]);
       await this.#intake.drain();
