@@ -25,7 +25,7 @@ import { storedDoc, type DeadLetterRow } from "../src/store/store.ts";
 import { REPO_ROOT } from "./helpers.ts";
 import { eventLine, eventLines, eventually, metricValue, tempDir } from "./server-helpers.ts";
 import { FakeElasticsearch, type FakeOptions } from "./support/fake-elasticsearch.ts";
-import { startNatsCluster, type NatsCluster } from "./support/nats.ts";
+import { freePort, startNatsCluster, type NatsCluster } from "./support/nats.ts";
 
 let cluster: NatsCluster;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -438,6 +438,9 @@ test("SIGTERM during load: the messages in flight are settled and acked; after a
     "--batch-max",
     "100",
   ]);
+  const started = cli.logs.find((entry) => entry.msg === "worker started");
+  assert.equal(started?.consumer, settings.consumer);
+  assert.equal(started?.stream, settings.stream);
   await eventually(() => fake.storedCount() >= 200, 15_000);
   cli.child.kill("SIGTERM");
   assert.equal(await cli.exited, 0);
@@ -570,4 +573,41 @@ test("replay --nats: a letter whose original now goes through is republished and
   assert.equal(again?.code, "ERR_SINK_REJECTED");
   assert.ok(!before.some((letter) => letter.seq === again?.seq), "a new letter, the first one deleted");
   assert.equal(await metric(handle, "tanium_ecs_worker_messages_acked_total"), 11);
+});
+
+test("a worker stopped while NATS is unreachable still stops, within seconds", async () => {
+  const own = await startNatsCluster(1);
+  cleanups.push(() => own.stop());
+  const settings = natsSettings.parse({ ...settingsInput(), servers: [...own.urls] });
+  const handle = await startWorker(workerConfig(settings, [{ name: "null", kind: "null", settings: {} }]), {
+    logger: silent,
+  });
+  await own.nodes[0]!.kill9();
+  const started = Date.now();
+  await handle.close();
+  assert.ok(Date.now() - started < 10_000, `stopped in ${Date.now() - started} ms`);
+});
+
+test("the worker command exits 1 with a message saying what to fix: no NATS servers, NATS unreachable", async () => {
+  const run = async (args: readonly string[]): Promise<{ code: number | null; stderr: string }> => {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", join(REPO_ROOT, "src", "cli", "main.ts"), "worker", ...args],
+      { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "pipe"] },
+    );
+    cleanups.push(() => void child.kill("SIGKILL"));
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+    const [code] = (await once(child, "exit")) as [number | null];
+    return { code, stderr };
+  };
+  const url = `nats://127.0.0.1:${await freePort()}`;
+  const [none, unreachable] = await Promise.all([run([]), run(["--nats", url])]);
+  assert.equal(none.code, 1);
+  assert.equal(
+    none.stderr,
+    "tanium-ecs worker: needs the NATS servers: --nats nats://HOST:4222,… or nats.servers in --config\n",
+  );
+  assert.equal(unreachable.code, 1);
+  assert.match(unreachable.stderr, new RegExp(`^tanium-ecs worker: cannot connect to NATS at ${url}: `));
 });

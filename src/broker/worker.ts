@@ -25,11 +25,17 @@
  * The remote sinks deliver straight, without their disk buffer: the stream already is the
  * buffer (replicated, unlike one worker's disk), and a buffer would acknowledge messages that are
  * only on that worker's disk, lost with it. While a destination is down the messages wait in the
- * stream, redelivered with growing delays.
+ * stream, redelivered with growing delays (1 s doubling to 60 s; with the defaults, 10 deliveries
+ * of up to 30 s each, about 9 minutes before they become dead letters for `replay --nats`).
+ *
+ * Host enrichment is per worker: each `HostDirectory` learns from the inventory documents that
+ * worker normalizes (and keeps them in the host table when its sink is the DuckDB store of
+ * `--data`), so with several workers a recorder event gets `host.os.*` when its worker saw that
+ * host's inventory.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { AddressInfo } from "node:net";
-import type { JsMsg } from "@nats-io/jetstream";
+import type { Consumer, ConsumerMessages, JsMsg } from "@nats-io/jetstream";
 import type { Subscription } from "@nats-io/transport-node";
 import fastify from "fastify";
 import { Counter, Gauge } from "prom-client";
@@ -38,6 +44,7 @@ import { backoffDelay, type BackoffOptions } from "../delivery/backoff.ts";
 import { createSinkMetrics } from "../delivery/metrics.ts";
 import { SINK_REJECTED } from "../delivery/sink.ts";
 import { HostDirectory } from "../enrich/hosts.ts";
+import type { ErrorCode } from "../errors.ts";
 import { prepare, type Submission } from "../pipeline/step.ts";
 import { Intake, type DeadLetterWriter } from "../server/batcher.ts";
 import { ConfigError, formatAddress, type ListenAddress, type ServerConfig } from "../server/config.ts";
@@ -52,7 +59,7 @@ import type { BrokerSettings } from "./settings.ts";
 import { ensureWorkerTopology } from "./topology.ts";
 
 /** The dead-letter code of a message its sinks did not take within `max_deliver` deliveries. */
-export const DELIVERY_FAILED = "ERR_DELIVERY_FAILED";
+export const DELIVERY_FAILED = "ERR_DELIVERY_FAILED" satisfies ErrorCode;
 
 export interface WorkerDeps {
   /** Where logs go (default: JSON lines on stdout at `config.logLevel`). */
@@ -103,6 +110,8 @@ export interface WorkerHandle {
 /** With no sink configured, the DuckDB store in the data folder, as `serve` does. */
 const DEFAULT_SINK: SinkSpec = { name: "duckdb", kind: "duckdb", settings: {} };
 const HOST_SAVE_MS = 2_000;
+/** How long the stop may take to drain the connection. */
+const DRAIN_MS = 5_000;
 /** Messages submitted to the intake together at most. */
 const GROUP_MAX = 250;
 /** How long one pull waits for messages; the stop waits for it (the client's minimum is 1 s). */
@@ -206,7 +215,7 @@ export async function startWorker(config: ServerConfig, deps: WorkerDeps = {}): 
     name: deps.connectionName ?? `tanium-ecs worker ${process.pid}`,
     logger,
   });
-  const cleanups: (() => Promise<void>)[] = [() => broker.close()];
+  const cleanups: (() => Promise<void>)[] = [() => closeBroker(broker)];
   const unwind = async (): Promise<void> => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
   };
@@ -218,6 +227,21 @@ export async function startWorker(config: ServerConfig, deps: WorkerDeps = {}): 
     await unwind();
     throw err;
   }
+}
+
+/**
+ * Drains the connection (the last acks go out), but not forever: with NATS unreachable a drain
+ * waits for a reconnection that may not come, and what it would have sent is only acks, whose
+ * messages come again after the ack wait.
+ */
+async function closeBroker(broker: Broker): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), DRAIN_MS);
+  });
+  const outcome = await Promise.race([broker.close().then(() => "drained" as const), gaveUp]);
+  clearTimeout(timer);
+  if (outcome === "late") await broker.nc.close().catch(() => {});
 }
 
 /** Whether the sink list needs the data folder's DuckDB store (the default sink, or a duckdb sink without `data`). */
@@ -257,6 +281,8 @@ class Worker {
   readonly #limit: number;
   readonly #roomListeners = new Set<() => void>();
   #consumeLoop: Promise<void> | undefined;
+  /** The pull under way. */
+  #fetching: ConsumerMessages | undefined;
   #advisories: Subscription | undefined;
   #metricsAddress: string | undefined;
   #connected = true;
@@ -419,15 +445,20 @@ class Worker {
     const { js } = this.#broker;
     const { stream, consumer } = this.#settings;
     let attempt = 0;
+    let source: Consumer | undefined;
     while (!this.#stopping && !this.#broker.nc.isClosed()) {
       try {
         await this.#room();
         if (this.#stopping) break;
-        const source = await js.consumers.get(stream, consumer);
+        // Looked up once (a request), again only after a failure.
+        source ??= await js.consumers.get(stream, consumer);
+        if (this.#stopping) break;
         const batch = await source.fetch({
           max_messages: this.#limit - this.#held.size,
           expires: FETCH_EXPIRES_MS,
         });
+        this.#fetching = batch;
+        if (this.#stopping && !this.#connected) batch.stop();
         for await (const msg of batch) {
           if (this.#stopping) {
             // Not started: another worker may have it now rather than after the ack wait.
@@ -437,6 +468,7 @@ class Worker {
         }
         attempt = 0;
       } catch (err) {
+        source = undefined;
         if (this.#stopping || this.#broker.nc.isClosed()) break;
         const wait = backoffDelay(attempt++, { baseMs: 500, capMs: 10_000 });
         this.#logger.warn({ err: message(err), waitMs: wait }, "pulling from the consumer failed: retrying");
@@ -717,10 +749,22 @@ class Worker {
         "stopping: no more pulls, settling the messages in flight",
       );
       this.#stop.abort();
+      // The pull under way ends by itself (its expiry) and what it brings is naked; but a pull
+      // does not expire while the connection is lost, nor need it then: nothing more can come.
+      if (!this.#connected) this.#fetching?.stop();
+      const stuck = setTimeout(() => this.#fetching?.stop(), FETCH_EXPIRES_MS + 1000);
       // Other workers of the queue group take the announcements from now on.
       this.#advisories?.unsubscribe();
       for (const listener of [...this.#roomListeners]) listener();
-      await this.#consumeLoop;
+      // Bounded: a request to a lost server (the consumer's lookup) waits for its timeout, and
+      // no message is held by the loop meanwhile.
+      let bound: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.#consumeLoop,
+        new Promise((resolve) => (bound = setTimeout(resolve, FETCH_EXPIRES_MS + 2000))),
+      ]);
+      clearTimeout(bound);
+      clearTimeout(stuck);
       this.#submitGroup();
       // What is in flight settles (acked, or naked when its sinks fail), each within deliverTimeoutMs.
       while (this.#settling.size > 0) await Promise.allSettled([...this.#settling]);
