@@ -17,7 +17,9 @@ export const ERROR_CODES = {
     "An RFC 6587 octet-counted frame has a length prefix that is not a number (server TCP input); the text up to the next newline is kept.",
   ERR_INTERNAL: "tanium-ecs failed on this line (a defect, please report it); the line is kept.",
   ERR_SINK_REJECTED:
-    "A sink refused the document for good (a mapping or parse error, an invalid event); the original is the ECS document, the message the sink's reason.",
+    "A sink refused the document for good (a mapping or parse error, an invalid event); the original is the ECS document (on a worker, the raw event, which `replay --nats` sends through again), the message the sink's reason.",
+  ERR_DELIVERY_FAILED:
+    "A worker's sinks did not take the event within the consumer's maximum deliveries (a destination down, or failing the batch, for that long); the original is the raw event, the message the last failure.",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -11,6 +11,7 @@ import { normalizeCommand } from "./normalize-command.ts";
 import { queryCommand } from "./query-command.ts";
 import { replayCommand } from "./replay-command.ts";
 import { serveCommand } from "./serve-command.ts";
+import { workerCommand } from "./worker-command.ts";
 import { isBrokenPipe, quietOnBrokenPipe } from "./stdout.ts";
 
 /** Read at run time: the same relative path works from src/cli and from dist/cli. */
@@ -42,6 +43,7 @@ export function createProgram(): Command {
   );
   program.addCommand(withCliDefaults(normalizeCommand()));
   program.addCommand(withCliDefaults(serveCommand()));
+  program.addCommand(withCliDefaults(workerCommand()));
   for (const command of [queryCommand(), replayCommand(), exportCommand()])
     program.addCommand(withCliDefaults(command));
   return program;
