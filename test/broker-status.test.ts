@@ -135,6 +135,8 @@ describe("broker status", () => {
     assert.match(table.stdout, /^Raw stream TANIUM_RAW$/m);
     assert.match(table.stdout, /^ {2}messages +30$/m);
     assert.match(table.stdout, /^ {2}by subject +tanium\.raw\.http 25, tanium\.raw\.tcp 5$/m);
+    assert.match(table.stdout, /^ {2}replicas +1: one server$/m);
+    assert.match(table.stdout, /^ {2}oldest +\S+ \(max_age 24h\)$/m);
     assert.match(table.stdout, /^ {2}lag \(pending\) +20$/m);
     assert.match(table.stdout, /^ {2}ack pending +6 /m);
     assert.match(table.stdout, /^ {2}redelivered +2 /m);

@@ -33,6 +33,8 @@ export interface ReplicaStatus {
   readonly offline: boolean;
   /** Operations behind the leader. */
   readonly lag: number;
+  /** Since the leader last heard from it, ms: a node down shows here first. */
+  readonly lastSeenMs: number;
 }
 
 export interface StreamStatus {
@@ -76,6 +78,7 @@ export interface ConsumerStatus {
   readonly maxDeliver: number;
   readonly maxAckPending: number;
   readonly leader: string | undefined;
+  readonly followers: readonly ReplicaStatus[];
   readonly lagging: readonly string[];
   readonly offline: readonly string[];
 }
@@ -108,6 +111,7 @@ function replicaStatus(
     current: peer.current === true,
     offline: peer.offline === true,
     lag: peer.lag ?? 0,
+    lastSeenMs: Math.round(millis(peer.active ?? 0)),
   }));
   return {
     leader: info?.leader === "" ? undefined : info?.leader,
@@ -169,9 +173,7 @@ async function consumerStatus(
       ackWaitMs: millis(info.config.ack_wait ?? 0),
       maxDeliver: info.config.max_deliver ?? -1,
       maxAckPending: info.config.max_ack_pending ?? -1,
-      leader: replicas.leader,
-      lagging: replicas.lagging,
-      offline: replicas.offline,
+      ...replicas,
     };
   } catch (err) {
     const code = apiCode(err);

@@ -14,6 +14,7 @@ import {
   isMissing,
   type BrokerStatus,
   type ConsumerStatus,
+  type ReplicaStatus,
   type StreamStatus,
 } from "../broker/status.ts";
 import { readConfigFile, resolveConfig } from "../server/config.ts";
@@ -98,12 +99,22 @@ function duration(ms: number): string {
     ["m", 60_000],
     ["s", 1000],
   ] as const) {
-    if (ms >= per && ms % per === 0) return `${ms / per}${unit}`;
+    // 24h reads as the default is written (`max_age: 24h`), not as 1d.
+    if (ms >= per && ms % per === 0 && !(unit === "d" && ms === per)) return `${ms / per}${unit}`;
   }
   return `${ms}ms`;
 }
 
-const list = (names: readonly string[]): string => (names.length === 0 ? "none" : names.join(", "));
+/** `leader n1; n2 current, seen 0.2 s ago; n3 offline, 5 behind, seen 12.0 s ago`. */
+function replicas(leader: string | undefined, followers: readonly ReplicaStatus[], lone: boolean): string {
+  if (lone && followers.length === 0) return "one server";
+  const parts = followers.map((f) => {
+    const state = f.offline ? "offline" : f.current ? "current" : "lagging";
+    const behind = f.lag > 0 ? `, ${count(f.lag)} behind` : "";
+    return `${f.name} ${state}${behind}, seen ${(f.lastSeenMs / 1000).toFixed(1)} s ago`;
+  });
+  return [`leader ${leader ?? "none (an election?)"}`, ...parts].join("; ");
+}
 const counts = (byKey: Readonly<Record<string, number>>): string => {
   const entries = Object.entries(byKey).sort(([a], [b]) => a.localeCompare(b));
   return entries.length === 0 ? "none" : entries.map(([key, n]) => `${key} ${count(n)}`).join(", ");
@@ -117,11 +128,11 @@ function rows(title: string, pairs: readonly (readonly [string, string])[]): str
 function streamRows(stream: StreamStatus): [string, string][] {
   const cap =
     stream.maxBytes < 0
-      ? "no cap"
-      : `of ${size(stream.maxBytes)} max_bytes (${((stream.bytes / stream.maxBytes) * 100).toFixed(1)} %)`;
+      ? ", no cap"
+      : ` of ${size(stream.maxBytes)} max_bytes (${((stream.bytes / stream.maxBytes) * 100).toFixed(1)} %)`;
   return [
     ["messages", count(stream.messages)],
-    ["bytes", `${size(stream.bytes)} ${cap}`],
+    ["bytes", `${size(stream.bytes)}${cap}`],
     [
       "sequence",
       stream.messages === 0
@@ -130,10 +141,7 @@ function streamRows(stream: StreamStatus): [string, string][] {
     ],
     ["oldest", `${stream.firstTime ?? "-"} (max_age ${duration(stream.maxAgeMs)})`],
     ["newest", stream.lastTime ?? "-"],
-    [
-      "replicas",
-      `${stream.replicas}, leader ${stream.leader ?? (stream.replicas > 1 ? "none (election?)" : "-")}, lagging ${list(stream.lagging)}, offline ${list(stream.offline)}`,
-    ],
+    ["replicas", `${stream.replicas}: ${replicas(stream.leader, stream.followers, stream.replicas === 1)}`],
   ];
 }
 
@@ -146,10 +154,7 @@ function consumerRows(consumer: ConsumerStatus): [string, string][] {
     ["delivered", `stream seq ${count(consumer.delivered.streamSeq)}`],
     ["ack floor", `stream seq ${count(consumer.ackFloor.streamSeq)}`],
     ["ack wait", `${duration(consumer.ackWaitMs)}, max_deliver ${consumer.maxDeliver}`],
-    [
-      "replicas",
-      `leader ${consumer.leader ?? "-"}, lagging ${list(consumer.lagging)}, offline ${list(consumer.offline)}`,
-    ],
+    ["replicas", replicas(consumer.leader, consumer.followers, consumer.followers.length === 0)],
   ];
 }
 
