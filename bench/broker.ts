@@ -13,13 +13,14 @@
  * node, R1), from the test suite's harness (`test/support/nats.ts`, Debian's nats-server). Each
  * broker phase also reports the raw stream's bytes per event, for sizing its storage.
  * The baseline runs before, between and after the two broker phases; each is compared with the
- * mean of the baselines on either side of it.
+ * mean of the baselines on either side of it. CPU time per event of each process (from /proc,
+ * Linux) says what to size when they run on machines of their own: here all share 2 cores.
  * Bounded: `--broker-events N` (default 200,000) per phase, each stopped after `--broker-seconds`
  * (default 90). Run alone (after `npm run build`, under the bench lock):
  * `node --import tsx bench/broker.ts [--broker-events N] [--broker-nodes 1|3] [--broker-sink duckdb|null]`.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -50,6 +51,13 @@ export interface BrokerBenchOptions {
 
 export interface BrokerBenchResult {
   readonly baseline: readonly number[];
+  /** CPU µs per event of `serve` alone, and by worker count of the receiver, all workers together, and each NATS node on average. */
+  readonly cpu: {
+    readonly serve: number;
+    readonly receiver: Readonly<Record<number, number>>;
+    readonly worker: Readonly<Record<number, number>>;
+    readonly natsNode: Readonly<Record<number, number>>;
+  };
   /** events/s by worker count: answered to the senders, and all acknowledged by the workers. */
   readonly acknowledged: Readonly<Record<number, number>>;
   readonly through: Readonly<Record<number, number>>;
@@ -60,6 +68,39 @@ export interface BrokerBenchResult {
 const rate = (count: number, ms: number): number => Math.round((count / ms) * 1000);
 const fmt = (n: number): string => n.toLocaleString("en-US");
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ). */
+const TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+
+/** CPU time (user + system) a process has used so far, ms, from /proc (Linux); NaN elsewhere. */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The processes whose command line contains `text` (the cluster's nodes: their config paths). */
+function pidsWith(text: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(text)) pids.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return pids;
+}
+
+const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);
+/** CPU µs per event. */
+const perEvent = (ms: number, events: number): number => Math.round((ms * 1000) / Math.max(1, events));
 
 interface Cli {
   readonly child: ChildProcess;
@@ -174,14 +215,17 @@ export async function brokerBench(options: BrokerBenchOptions = {}): Promise<Bro
   for (let i = 0; i < lines.length; i += HTTP_BATCH) bodies.push(lines.slice(i, i + HTTP_BATCH).join("\n"));
   let phase = 0;
   try {
+    const serveCpu: number[] = [];
     const baselineRun = async (): Promise<number> => {
       const serve = await startCli(serveArgs(join(dir, `serve-${phase++}`)), httpReady);
       try {
+        const cpu = cpuMs(serve.child.pid);
         const { acked, ms } = await httpLoad(
           `http://127.0.0.1:${serve.ports.get("http")}`,
           bodies,
           now() + maxMs,
         );
+        serveCpu.push(perEvent(cpuMs(serve.child.pid) - cpu, acked));
         return rate(acked, ms);
       } finally {
         await serve.stop();
@@ -189,7 +233,12 @@ export async function brokerBench(options: BrokerBenchOptions = {}): Promise<Bro
     };
     const brokerRun = async (
       workers: number,
-    ): Promise<{ acknowledged: number; through: number; bytesPerEvent: number }> => {
+    ): Promise<{
+      acknowledged: number;
+      through: number;
+      bytesPerEvent: number;
+      cpu: { receiver: number; worker: number; natsNode: number };
+    }> => {
       const cluster = await startNatsCluster(nodes, { maxFileStore: "4GB" });
       const here = join(dir, `broker-${phase++}`);
       try {
@@ -215,6 +264,13 @@ export async function brokerBench(options: BrokerBenchOptions = {}): Promise<Bro
         const settings = natsSettings.parse({ servers: cluster.urls, replicas: nodes });
         const broker = await connectBroker(settings, { name: "bench-broker" });
         try {
+          const natsPids = pidsWith(cluster.dir);
+          const cpuOf = (): { receiver: number; workers: number; nats: number } => ({
+            receiver: cpuMs(receiver.child.pid),
+            workers: sum(started.map((w) => cpuMs(w.child.pid))),
+            nats: sum(natsPids.map(cpuMs)),
+          });
+          const cpuBefore = cpuOf();
           const deadline = now() + maxMs;
           const start = now();
           const { acked, ms } = await httpLoad(
@@ -234,7 +290,17 @@ export async function brokerBench(options: BrokerBenchOptions = {}): Promise<Bro
             await sleep(50);
           }
           const through = rate(acked, now() - start);
-          return { acknowledged: rate(acked, ms), through, bytesPerEvent };
+          const cpuAfter = cpuOf();
+          return {
+            acknowledged: rate(acked, ms),
+            through,
+            bytesPerEvent,
+            cpu: {
+              receiver: perEvent(cpuAfter.receiver - cpuBefore.receiver, acked),
+              worker: perEvent(cpuAfter.workers - cpuBefore.workers, acked),
+              natsNode: perEvent((cpuAfter.nats - cpuBefore.nats) / Math.max(1, natsPids.length), acked),
+            },
+          };
         } finally {
           await broker.close();
           await Promise.all([receiver, ...started].map((cli) => cli.stop()));
@@ -263,8 +329,23 @@ export async function brokerBench(options: BrokerBenchOptions = {}): Promise<Bro
     log(
       `broker    serve --publish -> stream -> 2 workers: acknowledged ${fmt(two.acknowledged)} events/s = ${(two.acknowledged / mean2).toFixed(2)} x serve alone (${fmt(mean2)}); through the workers ${fmt(two.through)} events/s = ${(two.through / mean2).toFixed(2)} x, ${(two.through / one.through).toFixed(2)} x 1 worker`,
     );
+    const serveUs = Math.round(sum(serveCpu) / serveCpu.length);
+    for (const [count, run] of [
+      [1, one],
+      [2, two],
+    ] as const) {
+      log(
+        `broker    CPU per event, ${count} worker${count === 1 ? "" : "s"}: receiver ${run.cpu.receiver} µs, workers ${run.cpu.worker} µs, each NATS node ${run.cpu.natsNode} µs; serve alone ${serveUs} µs (= ${fmt(Math.round(1e6 / Math.max(1, run.cpu.worker)))} events/s per core of workers)`,
+      );
+    }
     return {
       baseline: [b0, b1, b2],
+      cpu: {
+        serve: serveUs,
+        receiver: { 1: one.cpu.receiver, 2: two.cpu.receiver },
+        worker: { 1: one.cpu.worker, 2: two.cpu.worker },
+        natsNode: { 1: one.cpu.natsNode, 2: two.cpu.natsNode },
+      },
       acknowledged: { 1: one.acknowledged, 2: two.acknowledged },
       through: { 1: one.through, 2: two.through },
       streamBytesPerEvent: Math.round((one.bytesPerEvent + two.bytesPerEvent) / 2),
