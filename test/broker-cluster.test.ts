@@ -213,6 +213,7 @@ describe("the NATS mode on a 3-node cluster", () => {
     const acknowledged = new Set<string>(); // ids of good lines acknowledged
     let acknowledgedCount = 0;
     let retriedBatches = 0;
+    let failed = false;
 
     // HTTP: 4 clients, each its own events, to both receivers in turn; a 503 or a reset is resent.
     const httpClient = async (c: number): Promise<void> => {
@@ -226,7 +227,7 @@ describe("the NATS mode on a 3-node cluster", () => {
         const body = batch.map((e) => e.line).join("\n") + "\n";
         const target = receivers[(c + b) % 2]!;
         for (;;) {
-          assert.ok(Date.now() - started < DEADLINE_MS, "the load did not get through in time");
+          assert.ok(Date.now() - started < DEADLINE_MS && !failed, "the load did not get through in time");
           let status = 0;
           let retryAfter = 0.2;
           try {
@@ -258,7 +259,7 @@ describe("the NATS mode on a 3-node cluster", () => {
       await once(socket, "connect");
       const closed = once(socket, "close") as Promise<[boolean]>;
       const sent: string[] = [];
-      for (let from = 0; from < per; from += 1000) {
+      for (let from = 0; from < per && !failed; from += 1000) {
         const chunk = Array.from({ length: Math.min(1000, per - from) }, (_, k) => lineOf(`t${r}`, from + k));
         for (const { line, bad } of chunk) {
           if (bad) badLines.add(line);
@@ -280,6 +281,7 @@ describe("the NATS mode on a 3-node cluster", () => {
     // The faults: once a quarter is in, kill -9 the raw stream's leader and one worker; restart
     // the worker 3 s later and the node 2 s after that, while the load goes on.
     let killedNode = "";
+    let workerRestarts = 0;
     const chaos = (async (): Promise<void> => {
       while (acknowledgedCount < CHAOS_AFTER) await sleep(50);
       const leader = await cluster.streamLeader(settings.stream);
@@ -294,17 +296,36 @@ describe("the NATS mode on a 3-node cluster", () => {
         })(),
       ]);
       await sleep(3000);
-      workers[1] = await startCli(workerArgs(1), workerReady);
+      // As systemd's Restart=always would: a worker started while the cluster elects a new
+      // JetStream meta leader exits 1 ("JetStream system temporarily unavailable").
+      for (let attempt = 1; ; attempt++) {
+        try {
+          workers[1] = await startCli(workerArgs(1), workerReady);
+          break;
+        } catch (err) {
+          if (attempt >= 20) throw err;
+          workerRestarts++;
+          await sleep(1000);
+        }
+      }
       await sleep(2000);
       await leader.restart();
     })();
 
-    await Promise.all([
-      ...Array.from({ length: HTTP_CLIENTS }, (_, c) => httpClient(c)),
-      tcpSender(0),
-      tcpSender(1),
-      chaos,
-    ]);
+    // One failure ends every sender: none keeps posting until the deadline.
+    await Promise.all(
+      [
+        ...Array.from({ length: HTTP_CLIENTS }, (_, c) => httpClient(c)),
+        tcpSender(0),
+        tcpSender(1),
+        chaos,
+      ].map((task) =>
+        task.catch((err: unknown) => {
+          failed = true;
+          throw err;
+        }),
+      ),
+    );
     const loadMs = Date.now() - started;
 
     // Drained: every acknowledged event stored, every bad line a letter, nothing left unacknowledged.
@@ -357,7 +378,7 @@ describe("the NATS mode on a 3-node cluster", () => {
     const redelivered = [...es.arrivals.values()].filter((n) => n > 1).length;
     t.diagnostic(
       `${HTTP_EVENTS + TCP_EVENTS} events (${badLines.size} bad) in ${loadMs} ms, drained at ${Date.now() - started} ms; ` +
-        `killed stream leader ${killedNode} and a worker; ${retriedBatches} HTTP batches resent; ` +
+        `killed stream leader ${killedNode} and a worker (its restart exited early ${workerRestarts} times); ${retriedBatches} HTTP batches resent; ` +
         `${redelivered} documents reached the bulk server more than once (stored once)`,
     );
 
