@@ -168,3 +168,5 @@ await (await import("./overload.ts")).overloadBench();
   });
   if (run.status !== 0) throw new Error(`bench/store-growth.ts exited ${run.status}`);
 }
+// 7. The NATS mode: receiver -> stream -> 1 and 2 workers, next to `serve` alone (bench/broker.ts).
+await (await import("./broker.ts")).brokerBench();

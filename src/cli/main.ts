@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { exportCommand } from "./export-command.ts";
+import { natsCommand } from "./nats-command.ts";
 import { normalizeCommand } from "./normalize-command.ts";
 import { queryCommand } from "./query-command.ts";
 import { replayCommand } from "./replay-command.ts";
@@ -46,6 +47,7 @@ export function createProgram(): Command {
   program.addCommand(withCliDefaults(workerCommand()));
   for (const command of [queryCommand(), replayCommand(), exportCommand()])
     program.addCommand(withCliDefaults(command));
+  program.addCommand(withCliDefaults(natsCommand(withCliDefaults)));
   return program;
 }
 
