@@ -15,6 +15,7 @@
  *   settled `rejected`: the intake keeps it as a local dead letter with the reason.
  */
 import { setMaxListeners } from "node:events";
+import type { Registry } from "prom-client";
 import { hostname } from "node:os";
 import type { PipelineSink } from "../delivery/index.ts";
 import type { OutEvent } from "../delivery/event.ts";
@@ -31,6 +32,7 @@ import { connectBroker, type Broker } from "./connection.ts";
 import { encodeRaw, isRawEvent, type RawEvent } from "./message.ts";
 import { PublishError, publishRetrying, type PublishFailure } from "./publish.ts";
 import type { BrokerSettings } from "./settings.ts";
+import { registerBrokerMetrics } from "./status.ts";
 import { ensureReceiverTopology } from "./topology.ts";
 
 export interface PublisherOptions {
@@ -107,6 +109,12 @@ export class NatsPublisher implements PipelineSink {
   /** True while the stream refuses publishes for its size cap (`discard: new`). */
   get full(): boolean {
     return this.#full;
+  }
+
+  /** The stream's and the workers' figures on this receiver's `/metrics` (`broker/status.ts`). */
+  registerMetrics(registry: Registry): void {
+    if (this.#broker === undefined) throw new Error("the publisher registers its metrics once started");
+    registerBrokerMetrics(registry, this.#broker.jsm, this.#settings);
   }
 
   onRoom(listener: () => void): () => void {

@@ -19,6 +19,8 @@ import {
   type StreamInfo,
 } from "@nats-io/jetstream";
 import { millis, nanos } from "@nats-io/transport-node";
+import { setTimeout as sleep } from "node:timers/promises";
+import { backoffDelay } from "../delivery/backoff.ts";
 import { BrokerError } from "./connection.ts";
 import type { BrokerSettings } from "./settings.ts";
 
@@ -227,14 +229,55 @@ export async function ensureConsumer(jsm: JetStreamManager, spec: ConsumerSpec):
   }
 }
 
+/** "JetStream system temporarily unavailable": the cluster is electing its meta leader. */
+const TEMPORARILY_UNAVAILABLE = 10008;
+
+/**
+ * Whether a JetStream API failure may pass by itself: right after a node is lost, the meta leader
+ * election answers 10008 or 503, or nothing (a timeout, no responders), for a few seconds.
+ */
+function passing(err: unknown): boolean {
+  if (err instanceof TopologyError) return false;
+  if (err instanceof JetStreamApiError) return err.code === TEMPORARILY_UNAVAILABLE || err.status === 503;
+  const name = err instanceof Error ? err.constructor.name : "";
+  return name === "TimeoutError" || name === "NoRespondersError" || name === "JetStreamNotEnabled";
+}
+
+/** Runs `setup` again while it fails in a way that passes, until `withinMs` (a process starting during an election waits it out). */
+async function retryingElection(setup: () => Promise<void>, withinMs: number): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await setup();
+      return;
+    } catch (err) {
+      const wait = backoffDelay(attempt, { baseMs: 250, capMs: 2000 });
+      if (!passing(err) || Date.now() + wait > deadline) throw err;
+      await sleep(wait);
+    }
+  }
+}
+
 /** What a receiver needs: the raw stream. */
-export async function ensureReceiverTopology(jsm: JetStreamManager, settings: BrokerSettings): Promise<void> {
-  await ensureStream(jsm, rawStreamSpec(settings));
+export async function ensureReceiverTopology(
+  jsm: JetStreamManager,
+  settings: BrokerSettings,
+  withinMs = 30_000,
+): Promise<void> {
+  await retryingElection(async () => {
+    await ensureStream(jsm, rawStreamSpec(settings));
+  }, withinMs);
 }
 
 /** What a worker needs: the raw stream, the dead-letter stream, and the shared consumer. */
-export async function ensureWorkerTopology(jsm: JetStreamManager, settings: BrokerSettings): Promise<void> {
-  await ensureStream(jsm, rawStreamSpec(settings));
-  await ensureStream(jsm, deadLetterStreamSpec(settings));
-  await ensureConsumer(jsm, workerConsumerSpec(settings));
+export async function ensureWorkerTopology(
+  jsm: JetStreamManager,
+  settings: BrokerSettings,
+  withinMs = 30_000,
+): Promise<void> {
+  await retryingElection(async () => {
+    await ensureStream(jsm, rawStreamSpec(settings));
+    await ensureStream(jsm, deadLetterStreamSpec(settings));
+    await ensureConsumer(jsm, workerConsumerSpec(settings));
+  }, withinMs);
 }

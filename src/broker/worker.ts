@@ -56,6 +56,7 @@ import { connectBroker, type Broker } from "./connection.ts";
 import { DeadLetterPublisher } from "./dead-letters.ts";
 import { decodeRaw, type DecodedRaw } from "./message.ts";
 import type { BrokerSettings } from "./settings.ts";
+import { registerBrokerMetrics } from "./status.ts";
 import { ensureWorkerTopology } from "./topology.ts";
 
 /** The dead-letter code of a message its sinks did not take within `max_deliver` deliveries. */
@@ -366,6 +367,8 @@ class Worker {
       );
       logger.info({ sink: sink.name, kind: sink.kind }, "sink started");
     }
+    // The stream's, the consumer's and the dead letters' figures, beside the worker's own.
+    registerBrokerMetrics(metrics.registry, broker.jsm, settings);
     const worker = new Worker(config, settings, broker, logger, sinks, metrics, store, deps, cleanups);
     if (store?.loadHosts !== undefined) worker.#hosts.load(await store.loadHosts());
     if (deps.metricsListen !== undefined) await worker.#listen(deps.metricsListen);

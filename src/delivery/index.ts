@@ -18,6 +18,7 @@ import type { EventSink, SinkContext } from "./sink.ts";
 import type { SinkMetricFamilies } from "./metrics.ts";
 import { NO_SINK_METRICS } from "./metrics.ts";
 import type { Logger } from "pino";
+import type { Registry } from "prom-client";
 
 /** A built sink, with the capabilities some kinds add. */
 export interface PipelineSink extends EventSink {
@@ -29,6 +30,11 @@ export interface PipelineSink extends EventSink {
   readonly full?: boolean;
   /** Called each time `full` goes from true to false; returns the unsubscribe. */
   onRoom?(listener: () => void): () => void;
+  /**
+   * Adds the sink's own gauges to the process's `/metrics` (the NATS publisher: stream depth,
+   * consumer lag, dead letters), once it has started.
+   */
+  registerMetrics?(registry: Registry): void;
 }
 
 /** What every factory is given: the sink context, and the server's local store when there is one. */

@@ -149,6 +149,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     for (const sink of sinks) {
       await sink.start();
       startedSinks.push(sink);
+      sink.registerMetrics?.(metrics.registry);
       logger.info({ sink: sink.name, kind: sink.kind }, "sink started");
     }
   } catch (err) {
