@@ -28,6 +28,7 @@ import {
   type SinkContext,
   type SinkHealth,
 } from "../delivery/sink.ts";
+import { Semaphore } from "../pipeline/semaphore.ts";
 import { connectBroker, type Broker } from "./connection.ts";
 import { encodeRaw, isRawEvent, type RawEvent } from "./message.ts";
 import { PublishError, publishRetrying, type PublishFailure } from "./publish.ts";
@@ -42,50 +43,13 @@ export interface PublisherOptions {
   readonly connectTimeoutMs?: number;
 }
 
-/** Up to `size` holders at once, first come first served; a waiter leaves when its signal aborts. */
-class Slots {
-  #free: number;
-  readonly #waiting: (() => void)[] = [];
-
-  constructor(size: number) {
-    this.#free = size;
-  }
-
-  acquire(signal: AbortSignal): Promise<void> {
-    if (signal.aborted) return Promise.reject(signal.reason as Error);
-    if (this.#free > 0) {
-      this.#free--;
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve, reject) => {
-      const grant = (): void => {
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      };
-      const onAbort = (): void => {
-        const at = this.#waiting.indexOf(grant);
-        if (at !== -1) this.#waiting.splice(at, 1);
-        reject(signal.reason as Error);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.#waiting.push(grant);
-    });
-  }
-
-  release(): void {
-    const next = this.#waiting.shift();
-    if (next !== undefined) next();
-    else this.#free++;
-  }
-}
-
 export class NatsPublisher implements PipelineSink {
   readonly name = "nats";
   readonly kind = "nats";
   readonly #settings: BrokerSettings;
   readonly #context: SinkContext;
   readonly #options: PublisherOptions;
-  readonly #slots: Slots;
+  readonly #slots: Semaphore;
   /** Aborted by `close()`: every publish in hand stops retrying. */
   readonly #stopper = new AbortController();
   readonly #roomListeners = new Set<() => void>();
@@ -103,7 +67,7 @@ export class NatsPublisher implements PipelineSink {
     this.#settings = settings;
     this.#context = context;
     this.#options = options;
-    this.#slots = new Slots(settings.max_in_flight);
+    this.#slots = new Semaphore(settings.max_in_flight);
   }
 
   /** True while the stream refuses publishes for its size cap (`discard: new`). */

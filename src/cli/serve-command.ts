@@ -9,6 +9,7 @@
  * stream differs from the settings.
  */
 import { Command } from "commander";
+import { runUntilStopped } from "./until-stopped.ts";
 import {
   ConfigError,
   DEFAULTS,
@@ -162,25 +163,5 @@ async function serve(command: Command, options: Record<string, unknown>): Promis
     process.stderr.write(`tanium-ecs serve: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
-  const server = handle;
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals): void => {
-      if (stopping) {
-        server.logger.warn({ signal }, "second signal: exiting without draining");
-        process.exit(1);
-      }
-      stopping = true;
-      server.logger.info({ signal }, "signal received");
-      server.close().then(resolve, (err: unknown) => {
-        server.logger.error({ err }, "shutdown failed");
-        process.exitCode = 1;
-        resolve();
-      });
-    };
-    process.on("SIGTERM", stop);
-    process.on("SIGINT", stop);
-  });
-  // Timers of the metrics and of idle sockets must not keep a stopped server alive.
-  process.exit(process.exitCode ?? 0);
+  return runUntilStopped(handle, "draining");
 }

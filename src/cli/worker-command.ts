@@ -9,6 +9,7 @@
  * when NATS, the stream or a sink cannot be used at start.
  */
 import { Command } from "commander";
+import { runUntilStopped } from "./until-stopped.ts";
 import { startWorker, type WorkerHandle } from "../broker/worker.ts";
 import {
   ConfigError,
@@ -106,24 +107,5 @@ async function work(command: Command, options: Record<string, unknown>): Promise
     // A ConfigError, BrokerError (NATS, the stream, the consumer) or SinkError: each says what to fix.
     return fail(err instanceof Error ? err.message : String(err));
   }
-  const worker = handle;
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals): void => {
-      if (stopping) {
-        worker.logger.warn({ signal }, "second signal: exiting without settling");
-        process.exit(1);
-      }
-      stopping = true;
-      worker.logger.info({ signal }, "signal received");
-      worker.close().then(resolve, (err: unknown) => {
-        worker.logger.error({ err }, "shutdown failed");
-        process.exitCode = 1;
-        resolve();
-      });
-    };
-    process.on("SIGTERM", stop);
-    process.on("SIGINT", stop);
-  });
-  process.exit(process.exitCode ?? 0);
+  return runUntilStopped(handle, "settling");
 }

@@ -27,6 +27,7 @@ import { formatAddress } from "../config.ts";
 import type { Committed } from "../batcher.ts";
 import type { StoreHealth } from "../health.ts";
 import type { Input, InputFactory, ListenOptions, TlsFiles } from "./input.ts";
+import { Semaphore } from "../../pipeline/semaphore.ts";
 
 export interface HttpInputOptions extends ListenOptions {
   /** The store a sink lends for `/api/*`; none: those routes answer 404. */
@@ -529,42 +530,5 @@ async function readBody(
     }
     // Unread bytes stay in the socket, which the answer (`connection: close`) ends.
     if (!body.readableEnded) body.pause();
-  }
-}
-
-/** Up to `size` holders at once, first come first served; a waiter leaves when its signal aborts. */
-class Semaphore {
-  #free: number;
-  readonly #waiting: (() => void)[] = [];
-
-  constructor(size: number) {
-    this.#free = size;
-  }
-
-  acquire(signal: AbortSignal): Promise<void> {
-    if (signal.aborted) return Promise.reject(signal.reason as Error);
-    if (this.#free > 0) {
-      this.#free--;
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve, reject) => {
-      const grant = (): void => {
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      };
-      const onAbort = (): void => {
-        const at = this.#waiting.indexOf(grant);
-        if (at !== -1) this.#waiting.splice(at, 1);
-        reject(signal.reason as Error);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.#waiting.push(grant);
-    });
-  }
-
-  release(): void {
-    const next = this.#waiting.shift();
-    if (next !== undefined) next();
-    else this.#free++;
   }
 }
