@@ -7,7 +7,15 @@
  */
 import { readFileSync } from "node:fs";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import {
+  JetStreamApiError,
+  jetstream,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+} from "@nats-io/jetstream";
+import { setTimeout as sleep } from "node:timers/promises";
+import { backoffDelay } from "../delivery/backoff.ts";
 import type { Logger } from "pino";
 import type { BrokerSettings } from "./settings.ts";
 
@@ -31,6 +39,14 @@ export interface ConnectOptions {
   readonly logger?: Logger;
   /** How long the first connection may take (default 10 s). */
   readonly timeoutMs?: number;
+  /** How long JetStream may take to answer after the connection, during an election (default 30 s). */
+  readonly jetStreamWaitMs?: number;
+}
+
+/** A failure of a JetStream request that an election explains: a timeout, 503, 10008. */
+function electing(err: unknown): boolean {
+  if (err instanceof JetStreamApiError) return err.code === 10008 || err.status === 503;
+  return err instanceof Error && err.constructor.name === "TimeoutError";
 }
 
 export async function connectBroker(settings: BrokerSettings, options: ConnectOptions): Promise<Broker> {
@@ -76,15 +92,32 @@ export async function connectBroker(settings: BrokerSettings, options: ConnectOp
       else if (status.type === "error") logger?.warn({ err: status.error }, "nats: error");
     }
   })().catch(() => {});
-  let jsm: JetStreamManager;
-  try {
-    jsm = await jetstreamManager(nc, { timeout: 10_000 });
-  } catch (err) {
-    await nc.close().catch(() => {});
-    throw new BrokerError(
-      `NATS at ${settings.servers.join(", ")} has no JetStream: ${(err as Error).message} (start nats-server with -js or a jetstream block)`,
-      { cause: err },
-    );
+  let jsm: JetStreamManager | undefined;
+  // The manager's first request (account info) times out, or answers 503 / 10008, while the
+  // cluster elects its meta leader (right after a node is lost): that passes within seconds, so
+  // it is asked again for up to 30 s. No responders at all is a server without JetStream.
+  const deadline = Date.now() + (options.jetStreamWaitMs ?? 30_000);
+  for (let attempt = 0; jsm === undefined; attempt++) {
+    try {
+      jsm = await jetstreamManager(nc, { timeout: 5_000 });
+    } catch (err) {
+      const wait = backoffDelay(attempt, { baseMs: 250, capMs: 2000 });
+      if (electing(err) && Date.now() + wait < deadline) {
+        logger?.warn(
+          { err: (err as Error).message },
+          "nats: JetStream not answering yet (an election?), asking again",
+        );
+        await sleep(wait);
+        continue;
+      }
+      await nc.close().catch(() => {});
+      throw new BrokerError(
+        electing(err)
+          ? `NATS at ${settings.servers.join(", ")}: JetStream did not answer within 30 s: ${(err as Error).message} (is a quorum of the cluster up?)`
+          : `NATS at ${settings.servers.join(", ")} has no JetStream: ${(err as Error).message} (start nats-server with -js or a jetstream block)`,
+        { cause: err },
+      );
+    }
   }
   const js = jetstream(nc, { timeout: 10_000 });
   let closing: Promise<void> | undefined;
