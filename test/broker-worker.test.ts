@@ -47,7 +47,7 @@ let streams = 0;
 /** The `nats` settings as a config file spells them. */
 type SettingsInput = { readonly servers: string[] } & Record<string, unknown>;
 
-/** Streams, subjects and a consumer of the test's own, on the shared server. */
+/** Streams, subjects and a consumer of the test's own, on the one server all tests use. */
 function settingsInput(extra: Record<string, unknown> = {}): SettingsInput {
   const n = ++streams;
   return {
@@ -355,7 +355,7 @@ test("two workers share the consumer: each takes some, every event is stored onc
   const flags = { "batch-max": "20" };
   const a = await worker(workerConfig(settings, sinks, flags));
   const b = await worker(workerConfig(settings, sinks, flags));
-  const lines = eventLines(400, "shared");
+  const lines = eventLines(400, "split");
   await publish(broker, lines.map(line));
   await eventually(() => consumerDrained(broker), 20_000);
 

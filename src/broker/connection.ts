@@ -43,10 +43,37 @@ export interface ConnectOptions {
   readonly jetStreamWaitMs?: number;
 }
 
-/** A failure of a JetStream request that an election explains: a timeout, 503, 10008. */
-function electing(err: unknown): boolean {
+/**
+ * A failure of a JetStream request that a meta-leader election explains (right after a node is
+ * lost): a timeout, 503, or 10008 "JetStream system temporarily unavailable".
+ */
+export function electing(err: unknown): boolean {
   if (err instanceof JetStreamApiError) return err.code === 10008 || err.status === 503;
   return err instanceof Error && err.constructor.name === "TimeoutError";
+}
+
+/**
+ * Runs `attempt` again while it fails in a way `passes` says is an election (capped exponential
+ * backoff), until `withinMs`: a process starting during one waits it out instead of exiting.
+ * Throws the last failure otherwise.
+ */
+export async function retryDuringElection<T>(
+  attempt: () => Promise<T>,
+  withinMs: number,
+  passes: (err: unknown) => boolean = electing,
+  onRetry?: (err: unknown) => void,
+): Promise<T> {
+  const deadline = Date.now() + withinMs;
+  for (let n = 0; ; n++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      const wait = backoffDelay(n, { baseMs: 250, capMs: 2000 });
+      if (!passes(err) || Date.now() + wait > deadline) throw err;
+      onRetry?.(err);
+      await sleep(wait);
+    }
+  }
 }
 
 export async function connectBroker(settings: BrokerSettings, options: ConnectOptions): Promise<Broker> {
@@ -92,32 +119,28 @@ export async function connectBroker(settings: BrokerSettings, options: ConnectOp
       else if (status.type === "error") logger?.warn({ err: status.error }, "nats: error");
     }
   })().catch(() => {});
-  let jsm: JetStreamManager | undefined;
-  // The manager's first request (account info) times out, or answers 503 / 10008, while the
-  // cluster elects its meta leader (right after a node is lost): that passes within seconds, so
-  // it is asked again for up to 30 s. No responders at all is a server without JetStream.
-  const deadline = Date.now() + (options.jetStreamWaitMs ?? 30_000);
-  for (let attempt = 0; jsm === undefined; attempt++) {
-    try {
-      jsm = await jetstreamManager(nc, { timeout: 5_000 });
-    } catch (err) {
-      const wait = backoffDelay(attempt, { baseMs: 250, capMs: 2000 });
-      if (electing(err) && Date.now() + wait < deadline) {
+  let jsm: JetStreamManager;
+  // The manager's first request (account info) waits out an election; no responders at all is
+  // a server without JetStream.
+  try {
+    jsm = await retryDuringElection(
+      () => jetstreamManager(nc, { timeout: 5_000 }),
+      options.jetStreamWaitMs ?? 30_000,
+      electing,
+      (err) =>
         logger?.warn(
           { err: (err as Error).message },
           "nats: JetStream not answering yet (an election?), asking again",
-        );
-        await sleep(wait);
-        continue;
-      }
-      await nc.close().catch(() => {});
-      throw new BrokerError(
-        electing(err)
-          ? `NATS at ${settings.servers.join(", ")}: JetStream did not answer within 30 s: ${(err as Error).message} (is a quorum of the cluster up?)`
-          : `NATS at ${settings.servers.join(", ")} has no JetStream: ${(err as Error).message} (start nats-server with -js or a jetstream block)`,
-        { cause: err },
-      );
-    }
+        ),
+    );
+  } catch (err) {
+    await nc.close().catch(() => {});
+    throw new BrokerError(
+      electing(err)
+        ? `NATS at ${settings.servers.join(", ")}: JetStream did not answer within 30 s: ${(err as Error).message} (is a quorum of the cluster up?)`
+        : `NATS at ${settings.servers.join(", ")} has no JetStream: ${(err as Error).message} (start nats-server with -js or a jetstream block)`,
+      { cause: err },
+    );
   }
   const js = jetstream(nc, { timeout: 10_000 });
   let closing: Promise<void> | undefined;

@@ -19,9 +19,7 @@ import {
   type StreamInfo,
 } from "@nats-io/jetstream";
 import { millis, nanos } from "@nats-io/transport-node";
-import { setTimeout as sleep } from "node:timers/promises";
-import { backoffDelay } from "../delivery/backoff.ts";
-import { BrokerError } from "./connection.ts";
+import { BrokerError, electing, retryDuringElection } from "./connection.ts";
 import type { BrokerSettings } from "./settings.ts";
 
 const STREAM_NOT_FOUND = 10059;
@@ -229,33 +227,14 @@ export async function ensureConsumer(jsm: JetStreamManager, spec: ConsumerSpec):
   }
 }
 
-/** "JetStream system temporarily unavailable": the cluster is electing its meta leader. */
-const TEMPORARILY_UNAVAILABLE = 10008;
-
 /**
- * Whether a JetStream API failure may pass by itself: right after a node is lost, the meta leader
- * election answers 10008 or 503, or nothing (a timeout, no responders), for a few seconds.
+ * What may pass by itself while the topology is set up: an election (see `electing`), or no
+ * answer at all (no responders) while no meta leader is elected; never a difference of ours.
  */
 function passing(err: unknown): boolean {
   if (err instanceof TopologyError) return false;
-  if (err instanceof JetStreamApiError) return err.code === TEMPORARILY_UNAVAILABLE || err.status === 503;
   const name = err instanceof Error ? err.constructor.name : "";
-  return name === "TimeoutError" || name === "NoRespondersError" || name === "JetStreamNotEnabled";
-}
-
-/** Runs `setup` again while it fails in a way that passes, until `withinMs` (a process starting during an election waits it out). */
-async function retryingElection(setup: () => Promise<void>, withinMs: number): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await setup();
-      return;
-    } catch (err) {
-      const wait = backoffDelay(attempt, { baseMs: 250, capMs: 2000 });
-      if (!passing(err) || Date.now() + wait > deadline) throw err;
-      await sleep(wait);
-    }
-  }
+  return electing(err) || name === "NoRespondersError" || name === "JetStreamNotEnabled";
 }
 
 /** What a receiver needs: the raw stream. */
@@ -264,9 +243,13 @@ export async function ensureReceiverTopology(
   settings: BrokerSettings,
   withinMs = 30_000,
 ): Promise<void> {
-  await retryingElection(async () => {
-    await ensureStream(jsm, rawStreamSpec(settings));
-  }, withinMs);
+  await retryDuringElection(
+    async () => {
+      await ensureStream(jsm, rawStreamSpec(settings));
+    },
+    withinMs,
+    passing,
+  );
 }
 
 /** What a worker needs: the raw stream, the dead-letter stream, and the shared consumer. */
@@ -275,9 +258,13 @@ export async function ensureWorkerTopology(
   settings: BrokerSettings,
   withinMs = 30_000,
 ): Promise<void> {
-  await retryingElection(async () => {
-    await ensureStream(jsm, rawStreamSpec(settings));
-    await ensureStream(jsm, deadLetterStreamSpec(settings));
-    await ensureConsumer(jsm, workerConsumerSpec(settings));
-  }, withinMs);
+  await retryDuringElection(
+    async () => {
+      await ensureStream(jsm, rawStreamSpec(settings));
+      await ensureStream(jsm, deadLetterStreamSpec(settings));
+      await ensureConsumer(jsm, workerConsumerSpec(settings));
+    },
+    withinMs,
+    passing,
+  );
 }
