@@ -17,7 +17,7 @@ import {
   type ReplicaStatus,
   type StreamStatus,
 } from "../broker/status.ts";
-import { readConfigFile, resolveConfig } from "../server/config.ts";
+import { brokerCommandConfig } from "./command-config.ts";
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
@@ -52,16 +52,11 @@ export function natsCommand(withDefaults: (command: Command) => Command = (c) =>
 async function runStatus(options: StatusOptions): Promise<number> {
   let broker;
   try {
-    const file = options.config;
-    const config = resolveConfig({
-      ...(file === undefined ? {} : { file: { path: file, settings: readConfigFile(file) } }),
-      env: process.env,
-      flags: options.nats === undefined ? {} : { "nats-servers": options.nats },
-    });
-    if (config.nats === undefined)
-      throw new Error(
-        "nats status needs the NATS servers: --nats nats://HOST:4222,… or nats.servers in --config",
-      );
+    const config = brokerCommandConfig(
+      options.config,
+      options.nats === undefined ? {} : { "nats-servers": options.nats },
+      "nats status needs the NATS servers: --nats nats://HOST:4222,… or nats.servers in --config",
+    );
     broker = await connectBroker(config.nats, { name: "tanium-ecs nats status", timeoutMs: 5000 });
     const status = await brokerStatus(broker.jsm, config.nats);
     process.stdout.write(

@@ -11,7 +11,7 @@
 import { Command } from "commander";
 import { connectBroker } from "../broker/connection.ts";
 import { replayDeadLetterStream } from "../broker/replay.ts";
-import { ConfigError, readConfigFile, resolveConfig, type RawSettings } from "../server/config.ts";
+import { brokerCommandConfig } from "./command-config.ts";
 import { openDataDir, postToServer, serverListening, type StoreClientOptions } from "../store/client.ts";
 import { formatReplay } from "../store/replay.ts";
 import { dataGivenAlone } from "./stdout.ts";
@@ -57,20 +57,11 @@ export async function runReplay(options: ReplayOptions): Promise<number> {
 }
 
 async function replayBroker(options: ReplayOptions): Promise<ReplayResult> {
-  // A shared config file's listeners are the receivers': none here, and none of their rules.
-  const flags: RawSettings = { http: "off", tcp: "off", udp: "off" };
-  if (options.nats !== undefined) flags["nats-servers"] = options.nats;
-  const config = resolveConfig({
-    ...(options.config === undefined
-      ? {}
-      : { file: { path: options.config, settings: readConfigFile(options.config) } }),
-    env: process.env,
-    flags,
-  });
-  if (config.nats === undefined)
-    throw new ConfigError(
-      "replay --config: the file names no NATS cluster (nats.servers); or give --nats URLS",
-    );
+  const config = brokerCommandConfig(
+    options.config,
+    options.nats === undefined ? {} : { "nats-servers": options.nats },
+    "replay --config: the file names no NATS cluster (nats.servers); or give --nats URLS",
+  );
   const broker = await connectBroker(config.nats, { name: `tanium-ecs replay ${process.pid}` });
   try {
     return await replayDeadLetterStream(broker, { maxBytes: config.maxLineBytes });

@@ -9,18 +9,16 @@
  * stream differs from the settings.
  */
 import { Command } from "commander";
+import { commandConfig, givenFlags } from "./command-config.ts";
 import { runUntilStopped } from "./until-stopped.ts";
 import {
   ConfigError,
   DEFAULTS,
-  readConfigFile,
-  resolveConfig,
   ES_API_KEY_ENV,
   QUERY_TOKEN_ENV,
   SPLUNK_TOKEN_ENV,
   TOKEN_ENV,
   type ConfigKey,
-  type RawSettings,
 } from "../server/config.ts";
 import { startServer } from "../server/server.ts";
 
@@ -117,10 +115,6 @@ const FLAGS: readonly [ConfigKey, string, string][] = [
   ],
 ];
 
-function camel(key: string): string {
-  return key.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
-}
-
 export function serveCommand(): Command {
   const command = new Command("serve")
     .description(
@@ -138,18 +132,12 @@ export function serveCommand(): Command {
 async function serve(command: Command, options: Record<string, unknown>): Promise<number> {
   let config;
   try {
-    const flags: RawSettings = {};
-    for (const [key] of FLAGS) {
-      const name = camel(key);
-      if (command.getOptionValueSource(name) === "cli") flags[key] = options[name];
-    }
-    if (command.getOptionValueSource("original") === "cli") flags.original = options.original;
-    const file = typeof options.config === "string" ? options.config : undefined;
-    config = resolveConfig({
-      ...(file === undefined ? {} : { file: { path: file, settings: readConfigFile(file) } }),
-      env: process.env,
-      flags,
-    });
+    const flags = givenFlags(
+      command,
+      options,
+      FLAGS.map(([key]) => [key, key] as const),
+    );
+    config = commandConfig(typeof options.config === "string" ? options.config : undefined, flags);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`tanium-ecs serve: ${err.message}\n`);

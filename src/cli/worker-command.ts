@@ -9,6 +9,7 @@
  * when NATS, the stream or a sink cannot be used at start.
  */
 import { Command } from "commander";
+import { brokerCommandConfig, givenFlags } from "./command-config.ts";
 import { runUntilStopped } from "./until-stopped.ts";
 import { startWorker, type WorkerHandle } from "../broker/worker.ts";
 import {
@@ -16,12 +17,9 @@ import {
   DEFAULTS,
   ES_API_KEY_ENV,
   parseAddress,
-  readConfigFile,
-  resolveConfig,
   SPLUNK_TOKEN_ENV,
   type ConfigKey,
   type ListenAddress,
-  type RawSettings,
 } from "../server/config.ts";
 
 /** Each flag and the config key it sets. */
@@ -45,10 +43,6 @@ const FLAGS: readonly [flag: string, key: ConfigKey, arg: string, help: string][
   ["batch-max", "batch-max", "<n>", `events per sink batch (default ${DEFAULTS["batch-max"]})`],
   ["batch-ms", "batch-ms", "<n>", `how long a batch waits to fill, ms (default ${DEFAULTS["batch-ms"]})`],
 ];
-
-function camel(key: string): string {
-  return key.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
-}
 
 export function workerCommand(): Command {
   const command = new Command("worker")
@@ -74,22 +68,11 @@ async function work(command: Command, options: Record<string, unknown>): Promise
   let config;
   let metricsListen: ListenAddress | undefined;
   try {
-    // The listeners of a shared config file are the receivers': none here, and none of their rules.
-    const flags: RawSettings = { http: "off", tcp: "off", udp: "off" };
-    for (const [flag, key] of FLAGS) {
-      const name = camel(flag);
-      if (command.getOptionValueSource(name) === "cli") flags[key] = options[name];
-    }
-    if (command.getOptionValueSource("original") === "cli") flags.original = options.original;
-    const file = typeof options.config === "string" ? options.config : undefined;
-    config = resolveConfig({
-      ...(file === undefined ? {} : { file: { path: file, settings: readConfigFile(file) } }),
-      env: process.env,
-      flags,
-    });
-    if (config.nats === undefined) {
-      throw new ConfigError("needs the NATS servers: --nats nats://HOST:4222,… or nats.servers in --config");
-    }
+    config = brokerCommandConfig(
+      typeof options.config === "string" ? options.config : undefined,
+      givenFlags(command, options, FLAGS),
+      "needs the NATS servers: --nats nats://HOST:4222,… or nats.servers in --config",
+    );
     if (typeof options.metrics === "string") {
       metricsListen = parseAddress(options.metrics);
       if (metricsListen === undefined)
